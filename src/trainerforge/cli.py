@@ -1,0 +1,111 @@
+"""The `trainerforge` command line: commands and options only; the work lives in other modules.
+
+copier is imported inside the commands, so that `--help` and `--version` stay fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from trainerforge import __version__
+from trainerforge.errors import TrainerforgeError
+
+
+class _Group(TyperGroup):
+    """Turns every command's known errors into one red line on stderr and exit status 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TrainerforgeError as error:
+            typer.secho(f"Error: {error}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="trainerforge",
+    help="Generate ready-to-train PyTorch / Hugging Face Trainer projects.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"trainerforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Generate ready-to-train PyTorch / Hugging Face Trainer projects."""
+
+
+@app.command()
+def new_project(
+    dest: Annotated[
+        Path, typer.Argument(metavar="DEST", help="Directory to create the project in.")
+    ],
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Accept every default; ask no questions.")
+    ] = False,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="KEY=VALUE",
+            help="Answer a question, e.g. -d task=binary (repeatable; wins over --data-file).",
+        ),
+    ] = None,
+    data_file: Annotated[
+        Path | None,
+        typer.Option("--data-file", metavar="FILE.yml", help="YAML mapping of question: answer."),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template", metavar="SRC", help="Copier template (path or git URL) to use instead."
+        ),
+    ] = None,
+    vcs_ref: Annotated[
+        str | None,
+        typer.Option("--vcs-ref", metavar="REF", help="Git ref of --template to render."),
+    ] = None,
+    pretend: Annotated[
+        bool, typer.Option("--pretend", help="Show what would be written; write nothing.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Render into a non-empty DEST, replacing files.")
+    ] = False,
+) -> None:
+    """Create a new training project in DEST."""
+    from trainerforge.generate import new_project as generate
+
+    generate(
+        dest,
+        data=data or [],
+        data_file=data_file,
+        defaults=defaults,
+        template=template,
+        vcs_ref=vcs_ref,
+        pretend=pretend,
+        overwrite=overwrite,
+    )

@@ -1,0 +1,206 @@
+"""Where the template comes from: a local git history of the installed template's versions.
+
+`copier update` re-renders the template version a project was made from, so `_src_path` in a
+project's answers must name a git repository that holds every version, at a path that is the same
+on every machine. The installed template is therefore committed, tagged `v{version}`, into a small
+repository under the user's data directory, and projects are rendered from that tag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from trainerforge import __version__
+from trainerforge._git import GitError, git, git_or_none
+from trainerforge.errors import TemplateSourceError
+
+try:
+    import fcntl
+except ImportError:  # Windows: registering is rare and quick, so it runs unlocked there.
+    fcntl = None  # type: ignore[assignment]
+
+HOME_VARIABLE = "TRAINERFORGE_HOME"
+_IGNORED = ("__pycache__", "*.pyc")
+# The history is private bookkeeping: a fixed identity keeps it independent of the user's config.
+_GIT_CONFIG = (
+    *("-c", "user.name=trainerforge", "-c", "user.email=trainerforge@localhost"),
+    *("-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"),
+)
+
+
+def data_home() -> Path:
+    """`$TRAINERFORGE_HOME`, or `~/.local/share/trainerforge`."""
+    override = os.environ.get(HOME_VARIABLE)
+    if override:
+        return Path(override).expanduser().absolute()
+    return Path.home() / ".local" / "share" / "trainerforge"
+
+
+def history_repo() -> Path:
+    """The git repository that holds every registered template version."""
+    return data_home() / "templates"
+
+
+def installed_template() -> Path:
+    """The directory with the installed `copier.yml` and `template/`.
+
+    Inside the wheel it is the package's `_template`; in a source checkout, the repository root.
+    """
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_template", package.parents[1]):
+        if (candidate / "copier.yml").is_file() and (candidate / "template").is_dir():
+            return candidate
+    raise TemplateSourceError(f"the bundled template is missing next to {package}; reinstall")
+
+
+def answers_src_path(repo: Path) -> str:
+    """`repo` as copier should record it: under `~` when possible, so answers are portable."""
+    try:
+        return "~/" + repo.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return repo.as_posix()
+
+
+def ensure_registered() -> tuple[str, str]:
+    """Register the installed template; return the `(src_path, vcs_ref)` to render from."""
+    ref = register(installed_template(), __version__)
+    return answers_src_path(history_repo()), ref
+
+
+def register(template_dir: Path, version: str) -> str:
+    """Commit `template_dir`'s copier.yml and template/ to the history as tag `v{version}`.
+
+    Nothing happens when the tag already holds that content. When it holds other content (the
+    template was edited without a version bump) a new commit is made and the tag moves to it.
+    """
+    tag = f"v{version}"
+    digest = template_digest(template_dir)
+    repo = history_repo()
+    # Fast path: no lock and no git process when this exact content is already registered.
+    if _is_registered(repo, tag, digest):
+        return tag
+    try:
+        with _locked(data_home() / "templates.lock"):
+            if not _is_registered(repo, tag, digest):  # another process may have just done it
+                _commit_and_tag(repo, template_dir, tag)
+                _write_markers(repo, {**_read_markers(repo), tag: digest})
+    except GitError as error:
+        raise TemplateSourceError(
+            f"{error}; it keeps the template versions in {repo} (or pass --template)"
+        ) from None
+    except OSError as error:
+        raise TemplateSourceError(
+            f"cannot write the template history in {repo} ({error.strerror}); "
+            f"set {HOME_VARIABLE} to a writable directory"
+        ) from None
+    return tag
+
+
+def template_digest(template_dir: Path) -> str:
+    """A hash of everything `register` would commit: paths, executable bits and contents."""
+    digest = hashlib.sha256()
+    for path in _template_files(template_dir):
+        content = path.read_bytes()
+        executable = int(bool(path.stat().st_mode & 0o111))
+        header = f"{path.relative_to(template_dir).as_posix()}\0{executable}\0{len(content)}\0"
+        digest.update(header.encode())
+        digest.update(content)
+    return digest.hexdigest()
+
+
+def _template_files(template_dir: Path) -> list[Path]:
+    files = [template_dir / "copier.yml"]
+    for root, dirs, names in os.walk(template_dir / "template"):
+        dirs[:] = sorted(name for name in dirs if name != "__pycache__")
+        files += [Path(root, name) for name in sorted(names) if not name.endswith(".pyc")]
+    return files
+
+
+def _marker_file(repo: Path) -> Path:
+    return repo.with_name(f"{repo.name}.json")
+
+
+def _read_markers(repo: Path) -> dict[str, str]:
+    """The digest recorded for each tag; empty when the marker is missing or damaged."""
+    try:
+        markers = json.loads(_marker_file(repo).read_text())
+    except (OSError, ValueError):
+        return {}
+    return markers if isinstance(markers, dict) else {}
+
+
+def _write_markers(repo: Path, markers: dict[str, str]) -> None:
+    marker = _marker_file(repo)
+    handle, temporary = tempfile.mkstemp(dir=marker.parent, prefix=f".{marker.name}.")
+    with os.fdopen(handle, "w") as stream:
+        json.dump(markers, stream, indent=2, sort_keys=True)
+    os.replace(temporary, marker)
+
+
+def _is_registered(repo: Path, tag: str, digest: str) -> bool:
+    return _read_markers(repo).get(tag) == digest and _has_tag(repo, tag)
+
+
+def _has_tag(repo: Path, tag: str) -> bool:
+    """Whether `tag` exists, read from the ref files so that no git process is needed."""
+    git_dir = repo / ".git"
+    if (git_dir / "refs" / "tags" / tag).is_file():
+        return True
+    try:
+        packed = (git_dir / "packed-refs").read_text()
+    except OSError:
+        return False
+    return any(line.endswith(f" refs/tags/{tag}") for line in packed.splitlines())
+
+
+@contextlib.contextmanager
+def _locked(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_file`, so that concurrent CLIs register one at a time."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
+def _commit_and_tag(repo: Path, template_dir: Path, tag: str) -> None:
+    if not (repo / ".git").is_dir():
+        repo.mkdir(parents=True, exist_ok=True)
+        _git(repo, "init", "--quiet")
+    _replace_work_tree(repo, template_dir)
+    # --force: the template's own .gitignore must not hide template files from the history.
+    _git(repo, "add", "--all", "--force", ".")
+    tree = _git(repo, "write-tree")
+    head = git_or_none(repo, "rev-parse", "--verify", "--quiet", "HEAD^{tree}")
+    if git_or_none(repo, "rev-parse", "--verify", "--quiet", f"{tag}^{{tree}}") == tree:
+        if head is not None and head != tree:
+            _git(repo, "reset", "--hard", "--quiet")  # keep the work tree equal to HEAD
+        return
+    if head != tree:
+        _git(repo, "commit", "--quiet", "--no-verify", "--message", f"Template {tag}")
+    _git(repo, "tag", "--force", tag)
+
+
+def _replace_work_tree(repo: Path, template_dir: Path) -> None:
+    for entry in repo.iterdir():
+        if entry.name == ".git":
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    shutil.copy2(template_dir / "copier.yml", repo / "copier.yml")
+    shutil.copytree(
+        template_dir / "template", repo / "template", ignore=shutil.ignore_patterns(*_IGNORED)
+    )
+
+
+def _git(repo: Path, *args: str) -> str:
+    return git(repo, *_GIT_CONFIG, *args)

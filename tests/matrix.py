@@ -1,0 +1,78 @@
+"""The option matrix of copier.yml, and a small covering set of it for the slow layer.
+
+copier.yml is the single source of truth: the axes' choices and the choice validators that
+refuse nonsense combinations (e.g. task=regression with loss=bce) are read from it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+
+import jinja2
+import yaml
+
+from trainerforge.template_source import installed_template
+
+AXES = ("task", "modality", "loss", "optimizer", "scheduler", "tracking")
+
+
+@cache
+def questions() -> dict:
+    return yaml.safe_load((installed_template() / "copier.yml").read_text(encoding="utf-8"))
+
+
+def choices(question: str) -> list[tuple[str, str | None]]:
+    """The (value, validator) pairs of a question's choices."""
+    return [
+        (spec["value"], spec.get("validator")) if isinstance(spec, dict) else (spec, None)
+        for spec in questions()[question]["choices"].values()
+    ]
+
+
+def default_answers() -> dict[str, str]:
+    """The default value of every axis, with the loss the default task implies."""
+    answers = {axis: questions()[axis]["default"] for axis in AXES}
+    answers["loss"] = jinja2.Template(answers["loss"]).render(**answers).strip()
+    return answers
+
+
+def allowed(validator: str | None, answers: dict[str, str]) -> bool:
+    """Whether a choice's validator accepts it given the other answers."""
+    return not validator or not jinja2.Template(validator).render(**answers).strip()
+
+
+@cache
+def option_matrix() -> tuple[dict[str, str], ...]:
+    """Every combination of the axes' choices that the choice validators allow."""
+    combos = []
+    for values in itertools.product(*(choices(axis) for axis in AXES)):
+        answers = {axis: value for axis, (value, _) in zip(AXES, values, strict=True)}
+        if all(allowed(validator, answers) for _, validator in values):
+            combos.append(answers)
+    return tuple(combos)
+
+
+def pairs(answers: dict[str, str]) -> set[tuple[str, str, str, str]]:
+    """Every pair of (axis, value) settings that one combination exercises together."""
+    return {
+        (first, answers[first], second, answers[second])
+        for first, second in itertools.combinations(AXES, 2)
+    }
+
+
+@cache
+def pairwise_cover() -> tuple[dict[str, str], ...]:
+    """A small set of combinations, the default first, in which every allowed pair appears.
+
+    Greedy: repeatedly take the combination that covers the most pairs not yet covered. A pair
+    that no allowed combination holds (e.g. regression with bce) needs no cover.
+    """
+    uncovered = set().union(*(pairs(combo) for combo in option_matrix()))
+    chosen = [default_answers()]
+    uncovered -= pairs(chosen[0])
+    while uncovered:
+        best = max(option_matrix(), key=lambda combo: len(pairs(combo) & uncovered))
+        chosen.append(best)
+        uncovered -= pairs(best)
+    return tuple(chosen)

@@ -1,0 +1,270 @@
+"""The command line: help and version, what new-project creates, and what it refuses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from trainerforge import __version__
+
+HEAVY_MODULES = ("copier", "torch", "transformers", "mlflow")
+
+
+def test_help_lists_the_commands(cli):
+    result = cli("--help")
+    assert result.exit_code == 0, result.output
+    assert "new-project" in result.output
+
+
+def test_short_help_flag_is_accepted(cli):
+    result = cli("new-project", "-h")
+    assert result.exit_code == 0, result.output
+    assert "--data-file" in result.output
+
+
+def test_version_prints_name_and_version(cli):
+    result = cli("--version")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"trainerforge {__version__}\n"
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_import_no_heavy_module(flag):
+    probe = textwrap.dedent(
+        f"""
+        import atexit, sys
+        atexit.register(lambda: print("LOADED", [m for m in {HEAVY_MODULES!r} if m in sys.modules]))
+        from trainerforge.cli import app
+        app([{flag!r}], prog_name="trainerforge")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "LOADED []", result.stdout
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run(
+        [sys.executable, "-m", "trainerforge", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"trainerforge {__version__}"
+
+
+def test_defaults_render_a_project_with_its_answers(cli, workdir, answers_of):
+    result = cli("new-project", "proj", "--defaults")
+    assert result.exit_code == 0, result.output
+    answers = answers_of(workdir / "proj")
+    assert answers["_commit"] == f"v{__version__}"
+    history = Path(os.environ["TRAINERFORGE_HOME"]) / "templates"
+    assert answers["_src_path"] == history.as_posix()
+    assert (workdir / "proj" / "src" / answers["package_name"]).is_dir()
+    assert f"{answers['package_name']}-train configs/debug.yaml" in result.stdout
+    assert ("mlflow ui" in result.stdout) == (answers.get("tracking") == "mlflow")
+
+
+def test_default_history_location_is_recorded_under_home(cli, workdir, answers_of, monkeypatch):
+    monkeypatch.setenv("HOME", str(workdir.parent / "home"))
+    monkeypatch.delenv("TRAINERFORGE_HOME")
+    result = cli("new-project", "proj", "--defaults")
+    assert result.exit_code == 0, result.output
+    assert answers_of(workdir / "proj")["_src_path"] == "~/.local/share/trainerforge/templates"
+    assert (workdir.parent / "home" / ".local/share/trainerforge/templates/.git").is_dir()
+
+
+def test_project_is_a_git_repository_with_one_clean_commit(cli, workdir, git_in):
+    assert cli("new-project", "proj", "--defaults").exit_code == 0
+    project = workdir / "proj"
+    assert git_in(project, "rev-list", "--count", "HEAD") == "1"
+    assert git_in(project, "status", "--porcelain") == ""
+    assert git_in(project, "log", "-1", "--format=%an <%ae>") == "Test User <test@example.com>"
+
+
+def test_fallback_identity_is_used_only_when_none_is_configured(cli, workdir, gitconfig, git_in):
+    gitconfig.write_text("")
+    assert cli("new-project", "proj", "--defaults").exit_code == 0
+    author = git_in(workdir / "proj", "log", "-1", "--format=%an <%ae>")
+    assert author == "trainerforge <trainerforge@localhost>"
+
+
+def test_inside_a_git_work_tree_no_repository_is_created(cli, workdir, git_in):
+    git_in(workdir, "init", "--quiet")
+    result = cli("new-project", "proj", "--defaults")
+    assert result.exit_code == 0, result.output
+    assert not (workdir / "proj" / ".git").exists()
+    assert "skipped git init" in result.stderr
+
+
+def test_without_git_a_template_path_still_renders(cli, workdir, template_copy, monkeypatch):
+    bin_dir = workdir.parent / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    result = cli("new-project", "proj", "--defaults", "--template", str(template_copy))
+    assert result.exit_code == 0, result.output
+    assert (workdir / "proj" / "pyproject.toml").is_file()
+    assert not (workdir / "proj" / ".git").exists()
+    assert "git not found" in result.stderr
+
+
+def test_pretend_writes_nothing(cli, workdir):
+    result = cli("new-project", "proj", "--defaults", "--pretend")
+    assert result.exit_code == 0, result.output
+    assert "pyproject.toml" in result.output
+    assert list(workdir.iterdir()) == []
+
+
+def test_data_wins_over_data_file(cli, workdir, answers_of):
+    answers_file = workdir.parent / "answers.yml"
+    answers_file.write_text("project_name: from-file\ndescription: From the file\n")
+    result = cli(
+        "new-project", "proj", "--defaults", "--data-file", str(answers_file),
+        "-d", "project_name=from-cli", "--data", "num_labels=7",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    answers = answers_of(workdir / "proj")
+    assert answers["project_name"] == "from-cli"
+    assert answers["package_name"] == "from_cli"
+    assert answers["description"] == "From the file"
+    assert answers["num_labels"] == 7
+
+
+def test_empty_existing_destination_is_filled_in_place(cli, workdir):
+    dest = workdir / "proj"
+    dest.mkdir()
+    inode = dest.stat().st_ino
+    assert cli("new-project", "proj", "--defaults").exit_code == 0
+    assert dest.stat().st_ino == inode
+    assert (dest / "pyproject.toml").is_file()
+
+
+def test_current_directory_can_be_the_destination(cli, workdir):
+    result = cli("new-project", ".", "--defaults")
+    assert result.exit_code == 0, result.output
+    assert (workdir / "pyproject.toml").is_file()
+    assert (workdir / ".git").is_dir()
+
+
+def test_overwrite_renders_over_a_non_empty_destination(cli, workdir, leftovers):
+    dest = workdir / "proj"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("keep me")
+    (dest / "pyproject.toml").write_text("stale")
+    result = cli("new-project", "proj", "--defaults", "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert (dest / "notes.txt").read_text() == "keep me"
+    assert (dest / "pyproject.toml").read_text() != "stale"
+    assert leftovers(workdir) == []
+
+
+def test_missing_parent_directories_are_created(cli, workdir):
+    assert cli("new-project", "a/b/proj", "--defaults").exit_code == 0
+    assert (workdir / "a" / "b" / "proj" / "pyproject.toml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["-d", "num_labels"], "--data"),
+        (["-d", "=7"], "--data"),
+        (["-d", "no_such_question=1"], "no_such_question"),
+        (["-d", "_commit=v9"], "_commit"),
+        (["-d", "num_labels=abc"], "num_labels"),
+        (["-d", "num_labels=1"], "num_labels"),
+        (["-d", "package_name=torch"], "package_name"),
+        (["-d", "package_name=1abc"], "package_name"),
+        (["-d", "task=regression", "-d", "loss=bce"], "loss"),
+        (["-d", "task=ranking"], "task"),
+        (["--vcs-ref", "v1"], "--vcs-ref"),
+        (["--data-file", "missing.yml"], "--data-file"),
+    ],
+)
+def test_bad_input_is_refused_in_one_line(cli, workdir, assert_refused, args, field):
+    result = cli("new-project", "proj", "--defaults", *args)
+    assert_refused(result, field, workdir / "proj")
+
+
+@pytest.mark.parametrize("content", ["- a list\n", "just text\n", "a: [unclosed\n"])
+def test_data_file_must_be_a_yaml_mapping(cli, workdir, assert_refused, content):
+    (workdir.parent / "answers.yml").write_text(content)
+    result = cli("new-project", "proj", "--defaults", "--data-file", "../answers.yml")
+    assert_refused(result, "--data-file", workdir / "proj")
+
+
+def test_destination_that_is_a_file_is_refused(cli, workdir, assert_refused):
+    (workdir / "proj").write_text("")
+    result = cli("new-project", "proj", "--defaults")
+    assert_refused(result, "DEST", workdir / "proj", dest_existed=True)
+
+
+def test_non_empty_destination_needs_overwrite(cli, workdir, assert_refused):
+    (workdir / "proj").mkdir()
+    (workdir / "proj" / "notes.txt").write_text("keep me")
+    result = cli("new-project", "proj", "--defaults")
+    assert_refused(result, "--overwrite", workdir / "proj", dest_existed=True)
+    assert [path.name for path in (workdir / "proj").iterdir()] == ["notes.txt"]
+
+
+def test_unwritable_destination_is_refused(cli, workdir, assert_refused, monkeypatch):
+    # Root may write anywhere, so the permission check itself is what is exercised here.
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != workdir)
+    result = cli("new-project", "proj", "--defaults")
+    assert_refused(result, "not writable", workdir / "proj")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_parent_is_refused(cli, workdir, assert_refused):
+    parent = workdir / "locked"
+    parent.mkdir(mode=0o555)
+    result = cli("new-project", "locked/proj", "--defaults")
+    assert_refused(result, "not writable", parent / "proj")
+
+
+def test_missing_template_path_is_refused(cli, workdir, assert_refused):
+    result = cli("new-project", "proj", "--defaults", "--template", str(workdir / "nowhere"))
+    assert_refused(result, "--template", workdir / "proj")
+
+
+def test_interrupted_render_leaves_nothing(cli, workdir, monkeypatch, leftovers):
+    import copier
+
+    def interrupted(src_path, dst_path, **options):
+        Path(dst_path).mkdir(parents=True)
+        (Path(dst_path) / "half-written.txt").write_text("")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(copier, "run_copy", interrupted)
+    result = cli("new-project", "a/proj", "--defaults")
+    assert result.exit_code != 0
+    assert list(workdir.iterdir()) == []
+    assert leftovers(workdir) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_termination_during_render_leaves_nothing(workdir, leftovers, signum):
+    script = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        import copier
+
+        def terminated(src_path, dst_path, **options):
+            Path(dst_path).mkdir(parents=True)
+            (Path(dst_path) / "half-written.txt").write_text("")
+            os.kill(os.getpid(), {int(signum)})
+
+        copier.run_copy = terminated
+        from trainerforge.cli import app
+        app(["new-project", "proj", "--defaults"], prog_name="trainerforge")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 128 + signum, result.stderr
+    assert list(workdir.iterdir()) == []
+    assert leftovers(workdir) == []

@@ -1,0 +1,170 @@
+"""Render copier.yml's option matrix: every project must come out complete, valid and lint-clean."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+import yaml
+from copier import run_copy
+from matrix import AXES, allowed, choices, option_matrix
+
+from trainerforge.errors import InvalidAnswerError
+from trainerforge.generate import new_project
+from trainerforge.template_source import installed_template
+
+CHUNKS = 8  # renders are spread over xdist workers chunk by chunk
+# Jinja syntax left in a rendered file; "${{" is a GitHub Actions expression, not Jinja.
+UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
+PROJECT_DIR = re.compile(r"(project-\d{3})/")
+MATRIX = [
+    {**answers, "project_name": f"project-{index:03d}", "package_name": f"pkg{index:03d}"}
+    for index, answers in enumerate(option_matrix())
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fast_copier() -> Iterator[None]:
+    """Skip work that copier repeats on every render but that cannot change here (~2x faster).
+
+    copier builds a fresh Jinja Environment per render, so Jinja's caches never hit; the code a
+    template compiles to depends only on its source and the environment's syntax, which key the
+    cache below (filters and globals are looked up when the code runs). copier also asks git
+    about each rendered file's executable bit, which matters only inside a git repository: these
+    destinations are not.
+    """
+    compile_uncached = jinja2.Environment.compile
+    cache: dict[tuple, Any] = {}
+
+    def compile_cached(self, source, name=None, filename=None, raw=False, defer_init=False):
+        key = (source, name, filename, raw, defer_init, type(self), self.lexer, *self.extensions)
+        if key not in cache:
+            cache[key] = compile_uncached(self, source, name, filename, raw, defer_init)
+        return cache[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jinja2.Environment, "compile", compile_cached)
+        # A private name: if copier renames it, renders only get slower.
+        patch.setattr("copier._main.is_git_available", lambda: False, raising=False)
+        yield
+
+
+@pytest.fixture(scope="module")
+def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plain-directory copy of the template, so copier renders it without cloning git."""
+    copy = tmp_path_factory.mktemp("template")
+    shutil.copy2(installed_template() / "copier.yml", copy / "copier.yml")
+    shutil.copytree(installed_template() / "template", copy / "template")
+    return copy
+
+
+def test_matrix_covers_every_axis():
+    for axis in AXES:
+        assert {answers[axis] for answers in MATRIX} == {value for value, _ in choices(axis)}
+
+
+def render_problems(project: Path, answers: dict[str, str]) -> list[str]:
+    """What is wrong in one rendered project, apart from formatting and lint."""
+    problems = []
+    for path in sorted(p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts):
+        relative = path.relative_to(project)
+        if path.name.endswith(".jinja"):
+            problems.append(f"{relative}: template suffix left")
+        text = path.read_text(encoding="utf-8")
+        if UNRENDERED.search(text):
+            problems.append(f"{relative}: unrendered Jinja")
+        if path.suffix == ".py":
+            try:
+                ast.parse(text, filename=str(relative))
+            except SyntaxError as error:
+                problems.append(f"{relative}:{error.lineno}: {error.msg}")
+    answers_file = project / ".copier-answers.yml"
+    if not answers_file.is_file():
+        return [*problems, ".copier-answers.yml: missing"]
+    recorded = yaml.safe_load(answers_file.read_text())
+    problems += [
+        f".copier-answers.yml: {key}={recorded.get(key)!r}, expected {value!r}"
+        for key, value in answers.items()
+        if recorded.get(key) != value
+    ]
+    return problems
+
+
+def ruff_problems(*args: str, cwd: Path) -> list[str]:
+    """ruff's complaints about the projects under `cwd`, one per line."""
+    # Run outside this repository, so that each project is checked under its own config.
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", *args, "--no-cache", "."],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode == 0:
+        return []
+    lines = [line for line in result.stdout.splitlines() if PROJECT_DIR.search(line)]
+    return lines or [f"ruff {' '.join(args)}: {result.stdout[-2000:]}{result.stderr[-2000:]}"]
+
+
+def summarize(problems: list[str], combos: dict[str, dict[str, str]]) -> str:
+    """One line per distinct problem, with how many combinations have it and an example."""
+    grouped = defaultdict(list)
+    for problem in problems:
+        project = PROJECT_DIR.search(problem)[1]
+        generic = re.sub(r"pkg\d{3}", "<package>", PROJECT_DIR.sub("", problem))
+        grouped[generic].append("/".join(combos[project][axis] for axis in AXES))
+    return "\n".join(
+        f"{problem}  [{len(where)} combos, e.g. {where[0]}]" for problem, where in grouped.items()
+    )
+
+
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_rendered_projects_are_complete_and_clean(template_dir, tmp_path, chunk):
+    combos = {answers["project_name"]: answers for answers in MATRIX[chunk::CHUNKS]}
+    problems = []
+    for name, answers in combos.items():
+        project = tmp_path / name
+        run_copy(str(template_dir), project, data=answers, defaults=True, quiet=True)
+        problems += [f"{name}/{problem}" for problem in render_problems(project, answers)]
+    problems += ruff_problems("format", "--check", cwd=tmp_path)
+    problems += ruff_problems("check", "--output-format", "concise", cwd=tmp_path)
+    assert not problems, "\n" + summarize(problems, combos)
+
+
+def nonsense_answers() -> list[Any]:
+    """Answers the template must refuse, each with the question the refusal must name."""
+    losses = [
+        pytest.param({"task": task, "loss": loss}, "loss", id=f"task={task}-loss={loss}")
+        for task, _ in choices("task")
+        for loss, validator in choices("loss")
+        if not allowed(validator, {"task": task})
+    ]
+    names = [
+        pytest.param({"package_name": name}, "package_name", id=f"package_name={name!r}")
+        for name in ("torch", "class", "json", "", "1abc", "My-Package")
+    ]
+    return [
+        *losses,
+        *names,
+        pytest.param({"project_name": ""}, "project_name", id="project_name=''"),
+        pytest.param({"num_labels": "1"}, "num_labels", id="num_labels=1"),
+    ]
+
+
+@pytest.mark.parametrize(("answers", "field"), nonsense_answers())
+def test_nonsense_answers_are_refused_cleanly(template_dir, tmp_path, answers, field):
+    data = [f"{key}={value}" for key, value in answers.items()]
+    dest = tmp_path / "project"
+    with pytest.raises(InvalidAnswerError) as refused:
+        new_project(dest, data=data, defaults=True, template=str(template_dir))
+    assert f"'{field}'" in str(refused.value)
+    assert "\n" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,68 @@
+"""The built wheel carries the template: an installed CLI renders without the source tree."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from trainerforge import __version__
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [str(arg) for arg in args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
+    # --no-isolation: build with the installed hatchling, so no network is needed.
+    run(
+        sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist, ROOT, cwd=dist
+    )
+    (built,) = dist.glob(f"trainerforge-{__version__}-*.whl")
+    return built
+
+
+def test_wheel_ships_the_whole_template(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {"trainerforge/_template/copier.yml"} | {
+        f"trainerforge/_template/{path.relative_to(ROOT).as_posix()}"
+        for path in (ROOT / "template").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    assert expected <= names
+
+
+def test_installed_wheel_renders_a_project(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    # System site-packages provide copier and typer offline; trainerforge comes from the wheel.
+    run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    run(
+        python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", wheel, cwd=tmp_path
+    )
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+    where = "import trainerforge.template_source as t; print(t.__file__, t.installed_template())"
+    module, template = run(python, "-c", where, cwd=tmp_path, env=env).split()
+    assert Path(module).is_relative_to(venv)
+    assert Path(template).is_relative_to(venv)
+
+    run(venv / "bin" / "trainerforge", "new-project", "proj", "--defaults", cwd=tmp_path, env=env)
+    answers = yaml.safe_load((tmp_path / "proj" / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == f"v{__version__}"
+    assert (tmp_path / "proj" / "src" / answers["package_name"]).is_dir()
