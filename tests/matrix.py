@@ -16,6 +16,15 @@ from trainerforge.template_source import installed_template
 
 AXES = ("task", "modality", "loss", "optimizer", "scheduler", "tracking")
 
+# Quotes, backslashes, Jinja and GitHub expressions, a newline and non-ASCII text (one character
+# outside the Basic Multilingual Plane, which JSON-style escaping would split in two).
+FREE_TEXT = {
+    "description": "Say \"hi\" & 'bye' \\ {{ 7 * 6 }} {% if x %}y{% endif %} {# c #} ${{ sha }}\n"
+    "second line: naïve · 日本語 🚀",
+    "author_name": 'O\'Brien, "Bob" {{ name }} \\ Ünïcode',
+    "mlflow_experiment": "exp \"quoted\" 'x' \\ {{ y }} 🚀",
+}
+
 
 @cache
 def questions() -> dict:

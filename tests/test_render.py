@@ -14,9 +14,10 @@ from typing import Any
 
 import jinja2
 import pytest
+import tomllib
 import yaml
 from copier import run_copy
-from matrix import AXES, allowed, choices, option_matrix
+from matrix import AXES, FREE_TEXT, allowed, choices, option_matrix
 
 from trainerforge.errors import InvalidAnswerError
 from trainerforge.generate import new_project
@@ -168,3 +169,29 @@ def test_nonsense_answers_are_refused_cleanly(template_dir, tmp_path, answers, f
     assert f"'{field}'" in str(refused.value)
     assert "\n" not in str(refused.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_free_text_is_data_never_code(template_dir, tmp_path):
+    project = tmp_path / "project"
+    run_copy(str(template_dir), project, data=FREE_TEXT, defaults=True, quiet=True)
+
+    metadata = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    # The summary in the package metadata is one line; everything else is kept as written.
+    assert metadata["description"] == FREE_TEXT["description"].replace("\n", " ")
+    assert metadata["authors"][0]["name"] == FREE_TEXT["author_name"]
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert FREE_TEXT["description"] in readme
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert {key: recorded[key] for key in FREE_TEXT} == FREE_TEXT
+    for path in project.rglob("*.y*ml"):
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    tracking = next(project.glob("src/*/tracking.py")).read_text(encoding="utf-8")
+    experiment = next(
+        node.value
+        for node in ast.parse(tracking).body
+        if isinstance(node, ast.Assign) and node.targets[0].id == "EXPERIMENT_NAME"
+    )
+    assert ast.literal_eval(experiment) == FREE_TEXT["mlflow_experiment"]
+    assert ruff_problems("format", "--check", cwd=project) == []
+    assert ruff_problems("check", cwd=project) == []
