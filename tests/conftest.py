@@ -11,6 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
+from trainerforge import template_source
 from trainerforge.cli import app
 from trainerforge.template_source import installed_template
 
@@ -94,6 +95,20 @@ def template_copy(tmp_path: Path) -> Path:
         source / "template", copy / "template", ignore=shutil.ignore_patterns("__pycache__")
     )
     return copy
+
+
+@pytest.fixture
+def install_template(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, str], None]:
+    """Make the CLI see a template directory as the installed template, at a given version.
+
+    This is what upgrading trainerforge changes: the bundled template and the version.
+    """
+
+    def install(template_dir: Path, version: str) -> None:
+        monkeypatch.setattr(template_source, "installed_template", lambda: template_dir)
+        monkeypatch.setattr(template_source, "installed_version", lambda: version)
+
+    return install
 
 
 @pytest.fixture

@@ -109,3 +109,44 @@ def new_project(
         pretend=pretend,
         overwrite=overwrite,
     )
+
+
+@app.command()
+def update(
+    project_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="PROJECT_DIR", help="The project to update (default: the current directory)."
+        ),
+    ] = Path("."),
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="KEY=VALUE",
+            help="Change an answer, e.g. -d scheduler=cosine (repeatable); others are kept.",
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            metavar="SRC",
+            help="Git repository (path, URL or bundle) to take the project's template version "
+            "from, when this machine's template history lacks it.",
+        ),
+    ] = None,
+    pretend: Annotated[
+        bool, typer.Option("--pretend", help="Show what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Update a project to this trainerforge's template version, keeping your changes.
+
+    Nothing is committed: review the changes with git diff, then commit them.
+
+    Conflicts are left as <<<<<<< markers and listed, and the exit status is 1.
+    """
+    from trainerforge.update import update_project
+
+    update_project(project_dir, data=data or [], template=template, pretend=pretend)

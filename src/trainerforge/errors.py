@@ -15,3 +15,15 @@ class DestinationError(TrainerforgeError):
 
 class TemplateSourceError(TrainerforgeError):
     """The template cannot be found, registered or rendered."""
+
+
+class ProjectError(TrainerforgeError):
+    """The directory is not a project that `update` can work on, or not in a state it can."""
+
+
+class TemplateVersionError(TemplateSourceError):
+    """The project's template version cannot be updated from (unknown here, or newer)."""
+
+
+class UpdateConflictError(TrainerforgeError):
+    """The update finished but left conflict markers for the user to resolve."""

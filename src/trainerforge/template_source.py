@@ -68,10 +68,78 @@ def answers_src_path(repo: Path) -> str:
         return repo.as_posix()
 
 
+def installed_version() -> str:
+    """The version of the installed template: the installed trainerforge's version."""
+    return __version__
+
+
 def ensure_registered() -> tuple[str, str]:
     """Register the installed template; return the `(src_path, vcs_ref)` to render from."""
-    ref = register(installed_template(), __version__)
+    ref = register(installed_template(), installed_version())
     return answers_src_path(history_repo()), ref
+
+
+def is_history(src_path: str) -> bool:
+    """Whether a project's recorded `_src_path` names this machine's template history."""
+    if "://" in src_path or src_path.startswith(("gh:", "gl:", "git@", "git+")):
+        return False
+    try:
+        return Path(src_path).expanduser().resolve() == history_repo().resolve()
+    except (OSError, RuntimeError):  # e.g. `~user` of an unknown user, or a symlink loop
+        return False
+
+
+def has_version(ref: str) -> bool:
+    """Whether the history holds `ref` (a tag such as `v0.1.0`, as recorded in `_commit`)."""
+    repo = history_repo()
+    if _has_tag(repo, ref):
+        return True
+    return (repo / ".git").is_dir() and bool(
+        git_or_none(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    )
+
+
+def same_commit(ref: str, other: str) -> bool:
+    """Whether two refs of the history name one commit (two versions, one template)."""
+    repo = history_repo()
+    commits = {
+        git_or_none(repo, "rev-parse", "--verify", "--quiet", f"{r}^{{commit}}")
+        for r in (ref, other)
+    }
+    return len(commits) == 1 and None not in commits
+
+
+def import_version(source: str, tag: str) -> None:
+    """Copy tag `tag` from another template repository (path, URL or bundle) into the history.
+
+    Used when a project was made from a version this machine never registered. The tag must
+    hold a template laid out like the history's (copier.yml at its root).
+    """
+    repo = history_repo()
+    local = Path(source).expanduser()
+    # git runs in the history: a relative local path must be made absolute first.
+    url = str(local.absolute()) if local.exists() else source
+    try:
+        with _locked(data_home() / "templates.lock"):
+            if has_version(tag):
+                return
+            try:
+                _git(repo, "fetch", "--quiet", "--no-tags", url, f"refs/tags/{tag}:refs/tags/{tag}")
+            except GitError as error:
+                raise TemplateSourceError(
+                    f"--template {source}: cannot fetch tag {tag} from it ({error})"
+                ) from None
+            if git_or_none(repo, "cat-file", "-e", f"{tag}:copier.yml") is None:
+                git_or_none(repo, "tag", "--delete", tag)
+                raise TemplateSourceError(
+                    f"--template {source}: tag {tag} has no copier.yml at its root, "
+                    "so it is not a trainerforge template version"
+                )
+    except OSError as error:
+        raise TemplateSourceError(
+            f"cannot write the template history in {repo} ({error.strerror}); "
+            f"set {HOME_VARIABLE} to a writable directory"
+        ) from None
 
 
 def register(template_dir: Path, version: str) -> str:
@@ -183,8 +251,11 @@ def _commit_and_tag(repo: Path, template_dir: Path, tag: str) -> None:
         if head is not None and head != tree:
             _git(repo, "reset", "--hard", "--quiet")  # keep the work tree equal to HEAD
         return
-    if head != tree:
-        _git(repo, "commit", "--quiet", "--no-verify", "--message", f"Template {tag}")
+    # A version whose template is unchanged still gets a commit of its own: copier records
+    # `git describe --tags` as `_commit`, which must name this version, not an older tag.
+    if head != tree or _git(repo, "tag", "--points-at", "HEAD"):
+        message = f"Template {tag}"
+        _git(repo, "commit", "--quiet", "--no-verify", "--allow-empty", "--message", message)
     _git(repo, "tag", "--force", tag)
 
 
