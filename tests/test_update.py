@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from commands import build_wheel, run
 
 from trainerforge import __version__
 from trainerforge.template_source import history_repo
@@ -394,23 +395,6 @@ def test_an_answer_copier_rejects_leaves_the_project_as_it_was(project, cli, git
 # --- The real upgrade: two wheels in one virtual environment, no network -----------------------
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        [str(arg) for arg in args], cwd=cwd, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
-
-
-def build_wheel(source: Path, dist: Path) -> Path:
-    dist.mkdir()
-    # --no-isolation: build with the installed hatchling, so no network is needed.
-    build = [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist, source]
-    run(*build, cwd=dist)
-    (built,) = dist.glob("trainerforge-*.whl")
-    return built
 
 
 @pytest.mark.slow

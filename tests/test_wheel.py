@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
+from commands import build_wheel, run
 
 from trainerforge import __version__
 
@@ -18,23 +18,9 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        [str(arg) for arg in args], cwd=cwd, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dist = tmp_path_factory.mktemp("dist")
-    # --no-isolation: build with the installed hatchling, so no network is needed.
-    run(
-        sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist, ROOT, cwd=dist
-    )
-    (built,) = dist.glob(f"trainerforge-{__version__}-*.whl")
-    return built
+    return build_wheel(ROOT, tmp_path_factory.mktemp("dist"))
 
 
 def test_wheel_ships_the_whole_template(wheel):

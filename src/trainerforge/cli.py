@@ -58,6 +58,11 @@ def main(
     """Generate ready-to-train PyTorch / Hugging Face Trainer projects."""
 
 
+def _data_option(help_text: str) -> Any:
+    """The repeatable `--data/-d KEY=VALUE` option of both commands."""
+    return typer.Option("--data", "-d", metavar="KEY=VALUE", help=help_text)
+
+
 @app.command()
 def new_project(
     dest: Annotated[
@@ -68,12 +73,7 @@ def new_project(
     ] = False,
     data: Annotated[
         list[str] | None,
-        typer.Option(
-            "--data",
-            "-d",
-            metavar="KEY=VALUE",
-            help="Answer a question, e.g. -d task=binary (repeatable; wins over --data-file).",
-        ),
+        _data_option("Answer a question, e.g. -d task=binary (repeatable; wins over --data-file)."),
     ] = None,
     data_file: Annotated[
         Path | None,
@@ -121,12 +121,7 @@ def update(
     ] = Path("."),
     data: Annotated[
         list[str] | None,
-        typer.Option(
-            "--data",
-            "-d",
-            metavar="KEY=VALUE",
-            help="Change an answer, e.g. -d scheduler=cosine (repeatable); others are kept.",
-        ),
+        _data_option("Change an answer, e.g. -d scheduler=cosine (repeatable); others are kept."),
     ] = None,
     template: Annotated[
         str | None,

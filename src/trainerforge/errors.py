@@ -1,5 +1,10 @@
 """User-facing errors: the CLI prints their message on one line and exits with status 1."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class TrainerforgeError(Exception):
     """Base class of the errors a user can fix; the message says how."""
@@ -27,3 +32,29 @@ class TemplateVersionError(TemplateSourceError):
 
 class UpdateConflictError(TrainerforgeError):
     """The update finished but left conflict markers for the user to resolve."""
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message with its whitespace, newlines included, collapsed."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+@contextmanager
+def copier_errors(context: str) -> Iterator[None]:
+    """Turn what copier raises into trainerforge errors; `context` starts a failed command's line.
+
+    Copier is imported here, not at the top, so that importing this module stays cheap.
+    """
+    from copier.errors import CopierError, InvalidTypeError
+    from plumbum import ProcessExecutionError
+
+    try:
+        yield
+    except (ValueError, InvalidTypeError) as error:  # a refused answer
+        raise InvalidAnswerError(one_line(error)) from None
+    except CopierError as error:
+        raise TemplateSourceError(one_line(error)) from None
+    except ProcessExecutionError as error:  # git, run by copier
+        stderr = [line for line in str(error.stderr).splitlines() if line.strip()]
+        detail = stderr[-1].strip() if stderr else one_line(error)
+        raise TemplateSourceError(f"{context}: {detail}") from None

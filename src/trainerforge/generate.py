@@ -20,7 +20,12 @@ from typing import Any
 
 from trainerforge import __version__
 from trainerforge._git import GitError, git, git_or_none
-from trainerforge.errors import DestinationError, InvalidAnswerError, TemplateSourceError
+from trainerforge.errors import (
+    DestinationError,
+    InvalidAnswerError,
+    TemplateSourceError,
+    copier_errors,
+)
 from trainerforge.template_source import ensure_registered, installed_template
 
 _STAGING_PREFIX = ".trainerforge-staging-"
@@ -54,7 +59,7 @@ def new_project(
         _run_copier(src_path, dest, pretend=True, **options)
         return
     try:
-        with _termination_raises():
+        with termination_raises():
             note = _render_in_place(src_path, dest, options)
     except OSError as error:  # e.g. a full disk: say so in one line, as for any other error
         raise DestinationError(f"DEST {dest}: cannot create it ({error})") from None
@@ -183,23 +188,9 @@ def _local_copier_yml(template: str) -> Path | None:
 def _run_copier(src_path: str, dst: Path, **options: Any) -> None:
     """Run copier's copy; its errors become one-line trainerforge errors."""
     from copier import run_copy
-    from copier.errors import CopierError, InvalidTypeError
-    from plumbum import ProcessExecutionError
 
-    try:
+    with copier_errors(f"--template {src_path}"):
         run_copy(src_path, dst, unsafe=False, **options)
-    except (ValueError, InvalidTypeError) as error:
-        raise InvalidAnswerError(_one_line(error)) from None
-    except CopierError as error:
-        raise TemplateSourceError(_one_line(error)) from None
-    except ProcessExecutionError as error:
-        stderr = [line for line in str(error.stderr).splitlines() if line.strip()]
-        detail = stderr[-1].strip() if stderr else _one_line(error)
-        raise TemplateSourceError(f"--template {src_path}: {detail}") from None
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _render_in_place(src_path: str, dest: Path, options: dict[str, Any]) -> str:
@@ -313,7 +304,7 @@ def _fallback_identity(repo: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def _termination_raises() -> Iterator[None]:
+def termination_raises() -> Iterator[None]:
     """Turn SIGTERM (and SIGHUP: a closed terminal) into SystemExit, so cleanup code runs."""
     if threading.current_thread() is not threading.main_thread():
         yield  # Python only lets the main thread install signal handlers

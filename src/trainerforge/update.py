@@ -34,13 +34,13 @@ import typer
 from trainerforge import template_source
 from trainerforge._git import GitError, git, git_bytes, git_or_none, merge_file
 from trainerforge.errors import (
-    InvalidAnswerError,
     ProjectError,
-    TemplateSourceError,
     TemplateVersionError,
     UpdateConflictError,
+    copier_errors,
+    one_line,
 )
-from trainerforge.generate import _termination_raises, check_answers, parse_data
+from trainerforge.generate import check_answers, parse_data, termination_raises
 
 ANSWERS_FILE = ".copier-answers.yml"
 # The labels copier gives its conflict markers; the moved files' conflicts use the same ones.
@@ -110,7 +110,7 @@ def update_project(
         _report(plan, outcome, pretend=True)
         return
     try:
-        with _termination_raises():
+        with termination_raises():
             outcome = _apply(plan, project)
     except BaseException:
         _restore(project)
@@ -140,7 +140,7 @@ def read_answers(project: Path) -> dict[str, Any]:
             "trainerforge (run update in the project's top directory)"
         ) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ProjectError(f"{answers_file}: cannot read it ({_one_line(error)})") from None
+        raise ProjectError(f"{answers_file}: cannot read it ({one_line(error)})") from None
     if not isinstance(answers, dict) or not answers.get("_src_path") or not answers.get("_commit"):
         raise ProjectError(
             f"{answers_file}: has no _src_path and _commit, so the template version that made "
@@ -299,10 +299,8 @@ def _apply(plan: _Plan, project: Path) -> _Outcome:
 
 def _run_copier_update(project: Path, plan: _Plan) -> None:
     from copier import run_update
-    from copier.errors import CopierError, InvalidTypeError
-    from plumbum import ProcessExecutionError
 
-    try:
+    with copier_errors("copier update failed"):
         run_update(
             project,
             data=plan.data,
@@ -313,14 +311,6 @@ def _run_copier_update(project: Path, plan: _Plan) -> None:
             quiet=True,
             unsafe=False,
         )
-    except (ValueError, InvalidTypeError) as error:
-        raise InvalidAnswerError(_one_line(error)) from None
-    except CopierError as error:
-        raise TemplateSourceError(_one_line(error)) from None
-    except ProcessExecutionError as error:
-        stderr = [line for line in str(error.stderr).splitlines() if line.strip()]
-        detail = stderr[-1].strip() if stderr else _one_line(error)
-        raise TemplateSourceError(f"copier update failed: {detail}") from None
 
 
 def _render_old(plan: _Plan, destination: Path) -> Path:
@@ -546,7 +536,3 @@ def _shown(path: Path) -> str:
     if path == cwd:
         return path.name or str(path)
     return os.path.relpath(path) if path.is_relative_to(cwd) else str(path)
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
