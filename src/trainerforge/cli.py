@@ -34,6 +34,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rendering it with rich costs more than all of the rest of `--help`.
+    rich_markup_mode=None,
 )
 
 
