@@ -1,8 +1,9 @@
-"""Render copier.yml's option matrix: every project must come out complete, valid and lint-clean."""
+"""Render copier.yml's option matrix: every project must come out complete, clean and importable."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ import yaml
 from copier import run_copy
 from matrix import AXES, FREE_TEXT, allowed, choices, option_matrix
 
-from trainerforge.errors import InvalidAnswerError
+from trainerforge.errors import InvalidAnswerError, one_line
 from trainerforge.generate import new_project
 from trainerforge.template_source import installed_template
 
@@ -100,6 +101,24 @@ def render_problems(project: Path, answers: dict[str, str]) -> list[str]:
     return problems
 
 
+def import_problems(project: Path, answers: dict[str, str]) -> list[str]:
+    """Import the project's entry points, and through them every module it has.
+
+    Package names differ between combinations, so all of them import into this one process:
+    torch and transformers are imported once, not once per project.
+    """
+    package = answers["package_name"]
+    sys.path.insert(0, str(project / "src"))
+    try:
+        for module in ("train", "predict"):
+            importlib.import_module(f"{package}.{module}")
+    except Exception as error:  # any failure to import is the finding
+        return [f"src/{package}: import fails: {one_line(error)}"]
+    finally:
+        sys.path.remove(str(project / "src"))
+    return []
+
+
 def ruff_problems(*args: str, cwd: Path) -> list[str]:
     """ruff's complaints about the projects under `cwd`, one per line."""
     # Run outside this repository, so that each project is checked under its own config.
@@ -135,6 +154,7 @@ def test_rendered_projects_are_complete_and_clean(template_dir, tmp_path, chunk)
         project = tmp_path / name
         run_copy(str(template_dir), project, data=answers, defaults=True, quiet=True)
         problems += [f"{name}/{problem}" for problem in render_problems(project, answers)]
+        problems += [f"{name}/{problem}" for problem in import_problems(project, answers)]
     problems += ruff_problems("format", "--check", cwd=tmp_path)
     problems += ruff_problems("check", "--output-format", "concise", cwd=tmp_path)
     assert not problems, "\n" + summarize(problems, combos)
