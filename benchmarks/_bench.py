@@ -150,8 +150,13 @@ def print_raw(figures: Mapping[str, Sequence[float]], unit: str = "s") -> None:
         )
 
 
-def final_line(name: str, ratio: float) -> None:
-    """The last line of every benchmark: `NAME ratio=X.XX`."""
+def final_line(name: str, ratio: float, target: float, *, at_least: bool = False) -> None:
+    """Whether the target is met, the machine's load, then the last line: `NAME ratio=X.XX`."""
+    met = ratio >= target if at_least else ratio <= target
+    print(
+        f"target: ratio {'>=' if at_least else '<='} {target:.2f} ({'met' if met else 'NOT met'})"
+    )
+    print(load_note())
     sys.stdout.flush()
     print(f"{name} ratio={ratio:.2f}", flush=True)
 

@@ -48,9 +48,7 @@ def main() -> None:
     ours, theirs = (_bench.median(values) for values in figures.values())
     ratio = ours / theirs
     print(f"trainerforge --help {ours * 1000:.0f} ms vs copier --help {theirs * 1000:.0f} ms")
-    print(f"target: ratio <= {TARGET:.2f} ({'met' if ratio <= TARGET else 'NOT met'})")
-    print(_bench.load_note())
-    _bench.final_line(NAME, ratio)
+    _bench.final_line(NAME, ratio, TARGET)
 
 
 if __name__ == "__main__":

@@ -93,10 +93,9 @@ def main() -> None:
     ratio = suite / TARGET_SECONDS
     print(
         f"baseline: the fixed {TARGET_SECONDS:.0f} s target, so ratio = {suite:.1f} / "
-        f"{TARGET_SECONDS:.0f} ({'met' if ratio <= 1 else 'NOT met'})"
+        f"{TARGET_SECONDS:.0f}"
     )
-    print(_bench.load_note())
-    _bench.final_line(NAME, ratio)
+    _bench.final_line(NAME, ratio, 1.0)
 
 
 if __name__ == "__main__":

@@ -72,9 +72,7 @@ def main() -> None:
         f"trainerforge new-project {ours_median:.3f} s vs copier copy {baseline_median:.3f} s "
         f"({ours_median - baseline_median:+.3f} s)"
     )
-    print(f"target: ratio <= {TARGET:.2f} ({'met' if ratio <= TARGET else 'NOT met'})")
-    print(_bench.load_note())
-    _bench.final_line(NAME, ratio)
+    _bench.final_line(NAME, ratio, TARGET)
 
 
 if __name__ == "__main__":
