@@ -25,7 +25,8 @@ torch runs on one thread by default (--threads): this model is too small to gain
 one, and on a shared 2-core machine a second thread that spins while waiting for the other core
 makes timings swing tenfold. Both sides always use the same setting.
 
-    python benchmarks/train_throughput.py [--rounds N] [--threads N] [--template DIR]
+    python benchmarks/train_throughput.py [--rounds N] [--threads N] [--batch-size N]
+        [--hidden-size N] [--template DIR]
 """
 
 from __future__ import annotations
@@ -78,6 +79,13 @@ def main() -> None:
         help="per_device_train_batch_size, both sides (default: TrainArguments' default, 8).",
     )
     parser.add_argument(
+        "--hidden-size",
+        type=int,
+        default=None,
+        help="The MLP's hidden_size, both sides (default: ModelArguments' default, 64): a wider "
+        "model spends longer in each step, so the Trainer's fixed cost per step weighs less.",
+    )
+    parser.add_argument(
         "--template",
         type=Path,
         default=_bench.REPO_ROOT,
@@ -115,7 +123,8 @@ def run_blocks(tmp: Path, package: str, options: argparse.Namespace):
 
     if options.threads:
         torch.set_num_threads(options.threads)
-    model_args, data_args = config.ModelArguments(), config.DataArguments()
+    model_overrides = {"hidden_size": options.hidden_size} if options.hidden_size else {}
+    model_args, data_args = config.ModelArguments(**model_overrides), config.DataArguments()
     datasets = train.build_datasets(data_args)
     mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
     mlflow.set_experiment(os.environ["MLFLOW_EXPERIMENT_NAME"])  # creates the store: not timed
@@ -255,6 +264,8 @@ def run_blocks(tmp: Path, package: str, options: argparse.Namespace):
         torch.equal(tensor, final["hand"][name]) for name, tensor in final["trainer"].items()
     )
     details = {
+        "model": f"hidden_size {model_args.hidden_size}, "
+        f"{sum(p.numel() for p in new_model().parameters()):,} parameters",
         "threads": torch.get_num_threads(),
         "batch_size": training_arguments().per_device_train_batch_size,
         "samples": samples,
@@ -268,7 +279,8 @@ def run_blocks(tmp: Path, package: str, options: argparse.Namespace):
 def report(figures, figures_cpu, details) -> None:
     args = details["arguments"]
     print(
-        f"per block: {details['samples']['trainer']} samples (batch {details['batch_size']}, "
+        f"per block: {details['samples']['trainer']} samples ({details['model']}; "
+        f"batch {details['batch_size']}, "
         f"{args.num_train_epochs:g} epochs, lr {args.learning_rate:g}, "
         f"max_grad_norm {args.max_grad_norm:g}, logging_steps {args.logging_steps:g}, "
         f"report_to {args.report_to}, eval_strategy {args.eval_strategy.value}, "
