@@ -161,6 +161,15 @@ def final_line(name: str, ratio: float, target: float, *, at_least: bool = False
     print(f"{name} ratio={ratio:.2f}", flush=True)
 
 
+def final_line_against_seconds(name: str, measured: float, target_seconds: float) -> None:
+    """For a fixed time target: the baseline line, then `final_line` with measured / target."""
+    print(
+        f"baseline: the fixed {target_seconds:.0f} s target, so ratio = {measured:.3f} / "
+        f"{target_seconds:.0f}"
+    )
+    final_line(name, measured / target_seconds, 1.0)
+
+
 def load_note() -> str:
     """The machine's load average, printed so that a noisy run can be recognised."""
     try:

@@ -90,12 +90,7 @@ def main() -> None:
             f"pytest's own figure for the last run: {float(reported.group(1)):.1f} s (it starts "
             "its clock after start-up and the conftest imports)"
         )
-    ratio = suite / TARGET_SECONDS
-    print(
-        f"baseline: the fixed {TARGET_SECONDS:.0f} s target, so ratio = {suite:.1f} / "
-        f"{TARGET_SECONDS:.0f}"
-    )
-    _bench.final_line(NAME, ratio, 1.0)
+    _bench.final_line_against_seconds(NAME, suite, TARGET_SECONDS)
 
 
 if __name__ == "__main__":
