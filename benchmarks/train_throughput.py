@@ -9,7 +9,8 @@ in one process, blocks of:
   gradient clipping at max_grad_norm=1.0, MLflow on (a temporary SQLite store) logging every 50
   steps. Only eval_strategy and save_strategy are "no": evaluating and checkpointing are work
   beyond the training steps, which the hand loop does not do (the project's defaults evaluate
-  and save once per epoch).
+  and save once per epoch). Output goes to a file, so by the project's default the Trainer
+  prints its log lines without a progress bar, as a job writing to a log does.
 - hand: the same model, data (the project's dataset and collate_fn through a plain DataLoader,
   shuffled like the Trainer's seeded sampler), AdamW groups, schedule, clipping at 1.0 and MLflow
   logging of loss, grad_norm, learning_rate and epoch every 50 steps (asynchronously, as the
