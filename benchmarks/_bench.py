@@ -68,6 +68,26 @@ def workspace(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def output_to(path: Path) -> Iterator[None]:
+    """Send this process's stdout and stderr (progress bars, log lines) to a file."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with path.open("a") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
 def console_script(name: str) -> str:
     """The console script installed next to this Python, else the first one on PATH.
 
@@ -150,12 +170,14 @@ def print_raw(figures: Mapping[str, Sequence[float]], unit: str = "s") -> None:
         )
 
 
-def final_line(name: str, ratio: float, target: float, *, at_least: bool = False) -> None:
-    """Whether the target is met, the machine's load, then the last line: `NAME ratio=X.XX`."""
-    met = ratio >= target if at_least else ratio <= target
-    print(
-        f"target: ratio {'>=' if at_least else '<='} {target:.2f} ({'met' if met else 'NOT met'})"
-    )
+def final_line(name: str, ratio: float, target: float | None, *, at_least: bool = False) -> None:
+    """Whether the target (if any) is met, the machine's load, then the line `NAME ratio=X.XX`."""
+    if target is None:
+        print("target: none (reported only)")
+    else:
+        met = ratio >= target if at_least else ratio <= target
+        verdict = "met" if met else "NOT met"
+        print(f"target: ratio {'>=' if at_least else '<='} {target:.2f} ({verdict})")
     print(load_note())
     sys.stdout.flush()
     print(f"{name} ratio={ratio:.2f}", flush=True)
