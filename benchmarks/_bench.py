@@ -42,6 +42,9 @@ def isolated_environment(name: str, pycache_prefix: bool = False) -> tuple[Path,
         "MPLCONFIGDIR": str(tmp / "matplotlib"),
     }
     os.environ.update(settings)
+    # MLflow settings the generated projects read or set: each run starts from their defaults.
+    for variable in ("MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS", "MLFLOW_MAX_LOG_PARAMS"):
+        os.environ.pop(variable, None)
     env = dict(os.environ)
     if pycache_prefix:
         # Bytecode is cached, as for any installed package, but under tmp, not in src/.
