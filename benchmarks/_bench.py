@@ -7,6 +7,7 @@ medians, prints every raw figure, and ends with the line `NAME ratio=X.XX`.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shutil
@@ -202,6 +203,18 @@ def load_note() -> str:
     except OSError:
         return "load average unknown"
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def add_template_arguments(parser: argparse.ArgumentParser, keep: bool = False) -> None:
+    """`--template DIR` (what to render; an older template to compare), and `--keep`."""
+    parser.add_argument(
+        "--template",
+        type=Path,
+        default=REPO_ROOT,
+        help="Template to render (default: this repository), e.g. an older one to compare.",
+    )
+    if keep:
+        parser.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
 
 
 def render_default_project(

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from pathlib import Path
 
 sys.dont_write_bytecode = True  # no benchmarks/__pycache__ in the repository
 import _bench  # noqa: E402
@@ -34,12 +33,7 @@ TARGET_SECONDS = 45.0
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="Measured rounds (default 3).")
-    parser.add_argument(
-        "--template",
-        type=Path,
-        default=_bench.REPO_ROOT,
-        help="Template to render (default: this repository), e.g. an older one to compare.",
-    )
+    _bench.add_template_arguments(parser)
     options = parser.parse_args()
 
     with _bench.workspace(NAME) as (tmp, env):

@@ -42,13 +42,7 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads, both sides (0: torch's default)."
     )
-    parser.add_argument(
-        "--template",
-        type=Path,
-        default=_bench.REPO_ROOT,
-        help="Template to render (default: this repository), e.g. an older one to compare.",
-    )
-    parser.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
+    _bench.add_template_arguments(parser, keep=True)
     options = parser.parse_args()
 
     with _bench.workspace(NAME, keep=options.keep) as (tmp, env):

@@ -70,13 +70,7 @@ def main() -> None:
         help="The MLP's hidden_size, both sides (default: ModelArguments' default, 64): a wider "
         "model spends longer in each step, so the Trainer's fixed cost per step weighs less.",
     )
-    parser.add_argument(
-        "--template",
-        type=Path,
-        default=_bench.REPO_ROOT,
-        help="Template to render (default: this repository), e.g. an older one to compare.",
-    )
-    parser.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
+    _bench.add_template_arguments(parser, keep=True)
     options = parser.parse_args()
 
     with _bench.workspace(NAME, keep=options.keep) as (tmp, env):
