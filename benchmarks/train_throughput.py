@@ -124,10 +124,8 @@ def run_blocks(tmp: Path, package: str, options: argparse.Namespace):
 
     final = {}
 
-    def trainer_block() -> tuple[float, float, int]:
-        args = training_arguments()
-        set_seed(args.seed)
-        trainer = trainer_module.ProjectTrainer(
+    def project_trainer(args):
+        return trainer_module.ProjectTrainer(
             model=new_model(),
             args=args,
             train_dataset=datasets["train"],
@@ -136,6 +134,14 @@ def run_blocks(tmp: Path, package: str, options: argparse.Namespace):
             compute_metrics=metrics.compute_metrics,
             callbacks=[tracking.TrackingCallback(model_args, data_args)],
         )
+
+    # The hand loop builds the optimizer the project builds: fused or not (older templates).
+    fused = project_trainer(training_arguments()).create_optimizer().defaults.get("fused")
+
+    def trainer_block() -> tuple[float, float, int]:
+        args = training_arguments()
+        set_seed(args.seed)
+        trainer = project_trainer(args)
         with tracking.tracked_run(True, args.output_dir, None):
             wall, cpu = time.perf_counter(), time.process_time()
             result = trainer.train()
@@ -182,6 +188,7 @@ def run_blocks(tmp: Path, package: str, options: argparse.Namespace):
                 lr=args.learning_rate,
                 betas=(args.adam_beta1, args.adam_beta2),
                 eps=args.adam_epsilon,
+                fused=fused,
             )
             epochs = int(args.num_train_epochs)
             total_steps = len(loader) * epochs
@@ -251,6 +258,7 @@ def run_blocks(tmp: Path, package: str, options: argparse.Namespace):
         "model": f"hidden_size {model_args.hidden_size}, "
         f"{sum(p.numel() for p in new_model().parameters()):,} parameters",
         "threads": torch.get_num_threads(),
+        "fused": fused,
         "batch_size": training_arguments().per_device_train_batch_size,
         "samples": samples,
         "same_weights": same,
@@ -268,7 +276,8 @@ def report(figures, figures_cpu, details) -> None:
         f"{args.num_train_epochs:g} epochs, lr {args.learning_rate:g}, "
         f"max_grad_norm {args.max_grad_norm:g}, logging_steps {args.logging_steps:g}, "
         f"report_to {args.report_to}, eval_strategy {args.eval_strategy.value}, "
-        f"save_strategy {args.save_strategy.value}); torch threads: {details['threads']}"
+        f"save_strategy {args.save_strategy.value}, fused AdamW step {details['fused']}); "
+        f"torch threads: {details['threads']}"
     )
     print(
         "same work: hand loop and Trainer end with bitwise identical weights: "
