@@ -1,44 +1,42 @@
-"""A generated project's `Trainer.train()` against a hand-written PyTorch loop: samples/s (>= 0.90).
+"""A generated project's `Trainer.train()` against a hand-written PyTorch loop, at realistic steps.
 
-Renders the default project with copier into a temporary directory, imports it, and alternates,
-in one process, blocks of:
+Two figures, kept apart because a short block mixes them up:
 
-- trainer: what `<package>.train.main` builds (ProjectTrainer, the project's collate_fn, metrics
-  and TrackingCallback) with the default TrainArguments: batch 8, 3 epochs of the 2000 synthetic
-  examples (750 steps), AdamW over the project's two parameter groups, linear warmup and decay,
-  gradient clipping at max_grad_norm=1.0, MLflow on (a temporary SQLite store) logging every 50
-  steps. Only eval_strategy and save_strategy are "no": evaluating and checkpointing are work
-  beyond the training steps, which the hand loop does not do (the project's defaults evaluate
-  and save once per epoch). Output goes to a file, so by the project's default the Trainer
-  prints its log lines without a progress bar, as a job writing to a log does.
-- hand: the same model, data (the project's dataset and collate_fn through a plain DataLoader,
-  shuffled like the Trainer's seeded sampler), AdamW groups, schedule, clipping at 1.0 and MLflow
-  logging of loss, grad_norm, learning_rate and epoch every 50 steps (asynchronously, as the
-  Trainer's callback does), written by hand.
+- per step (the result, target >= 0.95): the hand loop's seconds per optimizer step over the
+  Trainer's, in the steady state. Each side trains blocks of two lengths (--steps SHORT LONG);
+  the time per step is the difference of their median times over the difference of their
+  steps, so what a `train()` call costs once cancels out.
+- fixed cost (target <= 0.5 s): what one `train()` call costs beyond the hand loop's set-up,
+  once: the short block's median time less its steps at the per-step time, Trainer minus hand.
 
-Each block opens its MLflow run with the project's tracked_run before the clock starts, as
-train.py does, and is timed from the call to train() (or the loop's first line) until what it
-logged is stored: the clock stops after `mlflow.flush_async_logging()`, so MLflow's background
-writes are inside it on both sides. MLflow's writer buffers a second at a time
-(MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS=1, the projects' default), set here for every template
-so that an older one (`--template`), whose unbuffered writer makes a flush wait about a second
-for its next poll, is compared on its training loop.
-Both start from the same seed, and the script checks that they end with bitwise identical weights:
-the same work. The ratio is median(hand seconds) / median(trainer seconds), that is the Trainer's
-throughput over the hand loop's.
+Setups (each rendered from the template into a temporary directory and imported):
 
-With --plain-trainer, a third block, for reference only, trains the same model on the same
-examples with transformers' own Trainer and its default TrainingArguments (batch 8, 3 epochs,
-the fused AdamW step and linear schedule, a log and a checkpoint every 500 steps, a progress
-bar, pinned memory, the column-removing collator over one example at a time), given only the
-loss a plain nn.Module needs and MLflow on: what the template saves a user from.
+- tabular (the headline): the default project's MLP at hidden_size 1024, batch 64, about 6 ms
+  a step on one CPU thread;
+- sequence: a `modality=sequence` project's Transformer encoder with its default sizes, batch 64;
+- small (for information only): the default MLP at its own size, batch 8, about 0.7 ms a step,
+  where the Trainer's bookkeeping per step weighs most.
 
-torch runs on one thread by default (--threads): this model is too small to gain from a second
-one, and on a shared 2-core machine a second thread that spins while waiting for the other core
-makes timings swing tenfold. Both sides always use the same setting.
+In every block, the Trainer side is what `<package>.train.main` builds (ProjectTrainer, the
+project's collate_fn, metrics and TrackingCallback) with the project's TrainArguments: AdamW
+over two parameter groups, linear warmup and decay, clipping at max_grad_norm=1.0, MLflow on (a
+temporary SQLite store) logging every 50 steps and at the last one. Evaluation and checkpoints
+are off: they are work the hand loop does not do. The hand side is the same model, data order,
+optimizer, schedule, clipping and MLflow logging, written by hand. Both open their MLflow run
+with the project's tracked_run before the clock starts, as train.py does; the clock runs from the
+call to train() (or the loop's first line) until `mlflow.flush_async_logging()` returns. Both
+start from the same seed, and the script checks that they end with bitwise identical weights.
 
-    python benchmarks/train_throughput.py [--rounds N] [--threads N] [--batch-size N]
-        [--hidden-size N] [--plain-trainer] [--template DIR]
+With --plain-trainer (the default), transformers' own Trainer with its default
+TrainingArguments (but the same batch size and steps, the column-removing collator, a progress
+bar, MLflow on) trains the same model and data, given only the loss a plain module needs: its
+figures are printed beside the others, for reference, outside the result.
+
+torch runs on one thread (--threads): on a shared 2-core machine a second thread that spins
+while waiting for the other core makes timings swing. Both sides use the same setting.
+
+    python benchmarks/train_throughput.py [--rounds N] [--threads N] [--no-plain-trainer]
+        [--setups tabular,sequence,small] [--template DIR] [--keep]
 """
 
 from __future__ import annotations
@@ -48,93 +46,117 @@ import importlib
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no benchmarks/__pycache__ in the repository
 import _bench  # noqa: E402
 
 NAME = "train_throughput"
-TARGET = 0.90
+TARGET = 0.95
+FIXED_COST_TARGET = 0.5  # seconds
+
+
+@dataclass
+class Setup:
+    answers: list[str]
+    package: str
+    model: dict
+    batch_size: int
+    steps: tuple[int, int]
+    headline: bool = False
+    figures: dict[str, dict[int, list[float]]] = field(default_factory=dict)
+    same_weights: bool | None = None
+
+
+SETUPS = {
+    "tabular": Setup([], "my_project", {"hidden_size": 1024}, 64, (40, 160), headline=True),
+    "sequence": Setup(
+        ["modality=sequence", "package_name=sequence_bench"], "sequence_bench", {}, 64, (40, 160)
+    ),
+    "small": Setup([], "my_project", {}, 8, (150, 750)),
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=11, help="Measured rounds (default 11).")
+    parser.add_argument("--rounds", type=int, default=7, help="Measured rounds (default 7).")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads, both sides (0: torch's default)."
     )
     parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help="per_device_train_batch_size, both sides (default: TrainArguments' default, 8).",
+        "--setups",
+        default=",".join(SETUPS),
+        help=f"Comma-separated setups to time (default: {','.join(SETUPS)}).",
     )
     parser.add_argument(
-        "--hidden-size",
-        type=int,
-        default=None,
-        help="The MLP's hidden_size, both sides (default: ModelArguments' default, 64): a wider "
-        "model spends longer in each step, so the Trainer's fixed cost per step weighs less.",
-    )
-    parser.add_argument(
-        "--plain-trainer",
-        action="store_true",
-        help="Also time, for reference, transformers' own Trainer with its default "
-        "TrainingArguments on the same model and data (not part of the ratio).",
+        "--no-plain-trainer",
+        dest="plain_trainer",
+        action="store_false",
+        help="Leave out transformers' own Trainer (reference figures).",
     )
     _bench.add_template_arguments(parser, keep=True)
     options = parser.parse_args()
+    chosen = [name.strip() for name in options.setups.split(",") if name.strip()]
+    if unknown := sorted(set(chosen) - set(SETUPS)):
+        parser.error(f"unknown setups {unknown}; the setups are {', '.join(SETUPS)}")
 
     with _bench.workspace(NAME, keep=options.keep) as (tmp, env):
-        project = _bench.render_default_project(tmp / "project", env, template=options.template)
-        import yaml
+        rendered: dict[str, Path] = {}
+        for name in chosen:
+            setup = SETUPS[name]
+            if setup.package not in rendered:
+                project = tmp / setup.package
+                _bench.render_default_project(project, env, options.template, setup.answers)
+                sys.path.insert(0, str(project / "src"))
+                rendered[setup.package] = project
+        print(f"projects rendered from {options.template}: {', '.join(rendered)}")
+        import torch
 
-        answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-        package = answers["package_name"]
-        sys.path.insert(0, str(project / "src"))
-        print(f"project: {project} (rendered from {options.template}), package {package}")
+        if options.threads:
+            torch.set_num_threads(options.threads)
         with _bench.output_to(tmp / "output.log"):
-            measured = run_blocks(tmp, package, options)
-    report(*measured)
+            for name in chosen:
+                measure(SETUPS[name], tmp / name, options)
+    report({name: SETUPS[name] for name in chosen}, options)
 
 
-def run_blocks(tmp: Path, package: str, options: argparse.Namespace):
+def measure(setup: Setup, tmp: Path, options: argparse.Namespace) -> None:
+    """Fill setup.figures: seconds per block, by side and by block length."""
     import mlflow
     import torch
     from torch.utils.data import DataLoader, Dataset, RandomSampler
     from transformers import Trainer, TrainingArguments, get_linear_schedule_with_warmup, set_seed
 
-    config = importlib.import_module(f"{package}.config")
-    data = importlib.import_module(f"{package}.data")
-    metrics = importlib.import_module(f"{package}.metrics")
-    model_module = importlib.import_module(f"{package}.model")
-    tracking = importlib.import_module(f"{package}.tracking")
-    train = importlib.import_module(f"{package}.train")
-    trainer_module = importlib.import_module(f"{package}.trainer")
+    def module(name: str):
+        return importlib.import_module(f"{setup.package}.{name}")
 
-    if options.threads:
-        torch.set_num_threads(options.threads)
-    model_overrides = {"hidden_size": options.hidden_size} if options.hidden_size else {}
-    model_args, data_args = config.ModelArguments(**model_overrides), config.DataArguments()
+    config, data, train = module("config"), module("data"), module("train")
+    model_module, tracking, trainer_module = module("model"), module("tracking"), module("trainer")
+    model_args, data_args = config.ModelArguments(**setup.model), config.DataArguments()
     datasets = train.build_datasets(data_args)
-    # The projects' writer setting since it was made their default (see the docstring), for any
-    # template: the flush that ends each block then waits for the writes, not for a poll.
-    os.environ["MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS"] = "1"
     mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
     mlflow.set_experiment(os.environ["MLFLOW_EXPERIMENT_NAME"])  # creates the store: not timed
+    final: dict[str, dict] = {}
 
-    def training_arguments():
-        overrides = {}
-        if options.batch_size:
-            overrides["per_device_train_batch_size"] = options.batch_size
+    def arguments(steps: int, output: str = "outputs"):
         return config.TrainArguments(
-            output_dir=str(tmp / "outputs"), eval_strategy="no", save_strategy="no", **overrides
+            output_dir=str(tmp / output),
+            eval_strategy="no",
+            save_strategy="no",
+            per_device_train_batch_size=setup.batch_size,
+            max_steps=steps,
         )
 
     def new_model():
         return model_module.Model(**train.model_config(model_args, data_args))
 
-    final = {}
+    def timed(trainer_or_loop, args) -> float:
+        with tracking.tracked_run(True, args.output_dir, None):
+            start = time.perf_counter()
+            trainer_or_loop()
+            mlflow.flush_async_logging()  # what the block logged is stored, inside the clock
+            return time.perf_counter() - start
 
     def project_trainer(args):
         return trainer_module.ProjectTrainer(
@@ -143,77 +165,66 @@ def run_blocks(tmp: Path, package: str, options: argparse.Namespace):
             train_dataset=datasets["train"],
             eval_dataset=datasets["eval"],
             data_collator=data.collate_fn,
-            compute_metrics=metrics.compute_metrics,
+            compute_metrics=importlib.import_module(f"{setup.package}.metrics").compute_metrics,
             callbacks=[tracking.TrackingCallback(model_args, data_args)],
         )
 
-    # The hand loop builds the optimizer the project builds: fused or not (older templates).
-    fused = project_trainer(training_arguments()).create_optimizer().defaults.get("fused")
+    # The hand loop's parameter groups are the project's: no weight decay on biases and
+    # normalisation weights.
+    probe = project_trainer(arguments(1))
+    decay = set(probe.get_decay_parameter_names(probe.model))
 
-    def trainer_block() -> tuple[float, float, int]:
-        args = training_arguments()
+    def trainer_block(steps: int) -> float:
+        args = arguments(steps)
         set_seed(args.seed)
         trainer = project_trainer(args)
-        with tracking.tracked_run(True, args.output_dir, None):
-            wall, cpu = time.perf_counter(), time.process_time()
-            result = trainer.train()
-            mlflow.flush_async_logging()  # what the block logged is stored, inside the clock
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        seconds = timed(trainer.train, args)
         final["trainer"] = trainer.model.state_dict()
-        final["trainer_loss"] = result.training_loss
-        return wall, cpu, result.global_step
+        return seconds
 
-    def hand_block() -> tuple[float, float, int]:
-        args = training_arguments()
+    def hand_block(steps: int) -> float:
+        args = arguments(steps)
         set_seed(args.seed)
         model = new_model()
         set_seed(args.seed)  # as Trainer.__init__ does, once the model is built
-        with tracking.tracked_run(True, args.output_dir, None):
-            wall, cpu = time.perf_counter(), time.process_time()
+
+        def loop() -> None:
             mlflow.log_params(
-                {
-                    "learning_rate": args.learning_rate,
-                    "batch_size": args.per_device_train_batch_size,
-                    "epochs": args.num_train_epochs,
-                    "weight_decay": args.weight_decay,
-                    "max_grad_norm": args.max_grad_norm,
-                    "seed": args.seed,
-                },
+                {"learning_rate": args.learning_rate, "batch_size": setup.batch_size},
                 synchronous=False,
             )
             generator = torch.Generator()
+            train_set = datasets["train"]
             loader = DataLoader(
-                datasets["train"],
-                batch_size=args.per_device_train_batch_size,
-                sampler=RandomSampler(datasets["train"], generator=generator),
+                train_set,
+                batch_size=setup.batch_size,
+                sampler=RandomSampler(train_set, generator=generator),
                 collate_fn=data.collate_fn,
             )
-            # No weight decay on biases (the MLP has no normalisation layers).
             named = list(model.named_parameters())
-            decayed = [param for name, param in named if not name.endswith("bias")]
-            undecayed = [param for name, param in named if name.endswith("bias")]
             optimizer = torch.optim.AdamW(
                 [
-                    {"params": decayed, "weight_decay": args.weight_decay},
-                    {"params": undecayed, "weight_decay": 0.0},
+                    {
+                        "params": [p for n, p in named if n in decay],
+                        "weight_decay": args.weight_decay,
+                    },
+                    {"params": [p for n, p in named if n not in decay], "weight_decay": 0.0},
                 ],
                 lr=args.learning_rate,
                 betas=(args.adam_beta1, args.adam_beta2),
                 eps=args.adam_epsilon,
-                fused=fused,
+                fused=trainer_module.fused_step(p for _, p in named),
             )
-            epochs = int(args.num_train_epochs)
-            total_steps = len(loader) * epochs
             scheduler = get_linear_schedule_with_warmup(
-                optimizer, args.get_warmup_steps(total_steps), total_steps
+                optimizer, args.get_warmup_steps(steps), steps
             )
             model.train()
-            step, running_loss, total_loss = 0, torch.zeros(()), 0.0
-            for epoch in range(epochs):
+            step, epoch, running, since = 0, 0, torch.zeros(()), 0
+            while step < steps:
                 generator.manual_seed(args.seed + epoch)  # accelerate's seedable sampler does this
                 for batch in loader:
-                    logits = model(features=batch["features"])
-                    loss = trainer_module.compute_loss_value(logits, batch["labels"])
+                    labels = batch.pop(data.LABEL_NAMES[0])
+                    loss = trainer_module.compute_loss_value(model(**batch), labels)
                     loss.backward()
                     grad_norm = torch.nn.utils.clip_grad_norm_(
                         model.parameters(), args.max_grad_norm
@@ -222,150 +233,138 @@ def run_blocks(tmp: Path, package: str, options: argparse.Namespace):
                     optimizer.step()
                     scheduler.step()
                     optimizer.zero_grad(set_to_none=True)
-                    running_loss += loss.detach()
-                    step += 1
-                    if step % args.logging_steps == 0:
-                        logged = running_loss.item()
-                        total_loss += logged
-                        running_loss.zero_()
-                        mlflow.log_metrics(
-                            {
-                                "loss": logged / args.logging_steps,
-                                "grad_norm": grad_norm.item(),
-                                "learning_rate": learning_rate,
-                                "epoch": step / len(loader),
-                            },
-                            step=step,
-                            synchronous=False,
-                        )
-            total_loss += running_loss.item()
-            mlflow.flush_async_logging()
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                    running += loss.detach()
+                    step, since = step + 1, since + 1
+                    if step % args.logging_steps == 0 or step == steps:  # the Trainer logs both
+                        logs = {"loss": running.item() / since, "grad_norm": grad_norm.item()}
+                        logs |= {"learning_rate": learning_rate, "epoch": step / len(loader)}
+                        mlflow.log_metrics(logs, step=step, synchronous=False)
+                        running.zero_()
+                        since = 0
+                    if step == steps:
+                        break
+                epoch += 1
+
+        seconds = timed(loop, args)
         final["hand"] = model.state_dict()
-        final["hand_loss"] = total_loss / step
-        return wall, cpu, step
+        return seconds
 
     class PlainTrainer(Trainer):
         """What a plain nn.Module returning logits needs: a loss. Nothing else is changed."""
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            features = {key: value for key, value in inputs.items() if key not in data.LABEL_NAMES}
-            logits = model(**features)
-            loss = trainer_module.compute_loss_value(logits, inputs[data.LABEL_NAMES[0]])
+            labels = inputs[data.LABEL_NAMES[0]]
+            logits = model(**{k: v for k, v in inputs.items() if k not in data.LABEL_NAMES})
+            loss = trainer_module.compute_loss_value(logits, labels)
             return (loss, {"logits": logits}) if return_outputs else loss
 
     class OneExampleAtATime(Dataset):
-        """The project's examples without its batch-slicing `__getitems__`: a plain Dataset."""
-
-        def __init__(self, dataset) -> None:
-            self.dataset = dataset
+        """The project's examples as a plain map-style Dataset (no batch-slicing fast path)."""
 
         def __len__(self) -> int:
-            return len(self.dataset)
+            return len(datasets["train"])
 
         def __getitem__(self, index: int):
-            return self.dataset[index]
+            return datasets["train"][index]
 
-    def plain_block() -> tuple[float, float, int]:
-        # TrainingArguments' defaults (8 examples a batch, 3 epochs, the fused AdamW and linear
-        # schedule, logging every 500 steps, a checkpoint every 500, a progress bar, pinned
-        # memory, the column-removing collator), with MLflow on as on the other sides.
+    def plain_block(steps: int) -> float:
         args = TrainingArguments(
             output_dir=str(tmp / "plain-outputs"),
             report_to=["mlflow"],
             label_names=list(data.LABEL_NAMES),
-            per_device_train_batch_size=training_arguments().per_device_train_batch_size,
+            per_device_train_batch_size=setup.batch_size,
+            max_steps=steps,
         )
         set_seed(args.seed)
         trainer = PlainTrainer(
             model=new_model(),
             args=args,
-            train_dataset=OneExampleAtATime(datasets["train"]),
+            train_dataset=OneExampleAtATime(),
             data_collator=data.collate_fn,
         )
-        with tracking.tracked_run(True, args.output_dir, None):
-            wall, cpu = time.perf_counter(), time.process_time()
-            result = trainer.train()
-            mlflow.flush_async_logging()
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        return wall, cpu, result.global_step
+        return timed(trainer.train, args)
 
-    samples, figures_cpu = {}, {"trainer": [], "hand": []}
-
-    def measure(block, name):
-        def timed() -> float:
-            wall, cpu, steps = block()
-            figures_cpu[name].append(cpu)
-            samples[name] = steps * training_arguments().per_device_train_batch_size
-            return wall
-
-        return timed
-
-    blocks = {"trainer": trainer_block, "hand": hand_block}
+    sides = {"trainer": trainer_block, "hand": hand_block}
     if options.plain_trainer:
-        blocks["plain"] = plain_block
-        figures_cpu["plain"] = []
-    for block in blocks.values():
-        block()  # warm-up, not measured: first-call costs (lazy imports, MLflow threads)
-    figures = _bench.interleaved(
-        options.rounds, {name: measure(block, name) for name, block in blocks.items()}, show=False
-    )
-    same = all(
+        sides["plain"] = plain_block
+    short, long = setup.steps
+    for block in sides.values():
+        block(short)  # warm-up, not measured: first-call costs (lazy imports, MLflow threads)
+    measures = {
+        f"{side} {steps}": (lambda block=block, steps=steps: block(steps))
+        for side, block in sides.items()
+        for steps in (short, long)
+    }
+    figures = _bench.interleaved(options.rounds, measures, show=False)
+    setup.figures = {
+        side: {steps: figures[f"{side} {steps}"] for steps in (short, long)} for side in sides
+    }
+    hand_block(long)
+    trainer_block(long)
+    setup.same_weights = all(
         torch.equal(tensor, final["hand"][name]) for name, tensor in final["trainer"].items()
     )
-    details = {
-        "model": f"hidden_size {model_args.hidden_size}, "
-        f"{sum(p.numel() for p in new_model().parameters()):,} parameters",
-        "threads": torch.get_num_threads(),
-        "fused": fused,
-        "batch_size": training_arguments().per_device_train_batch_size,
-        "samples": samples,
-        "same_weights": same,
-        "losses": (final["trainer_loss"], final["hand_loss"]),
-        "arguments": training_arguments(),
-    }
-    return figures, figures_cpu, details
 
 
-def report(figures, figures_cpu, details) -> None:
-    args = details["arguments"]
-    print(
-        f"per block: {details['samples']['trainer']} samples ({details['model']}; "
-        f"batch {details['batch_size']}, "
-        f"{args.num_train_epochs:g} epochs, lr {args.learning_rate:g}, "
-        f"max_grad_norm {args.max_grad_norm:g}, logging_steps {args.logging_steps:g}, "
-        f"report_to {args.report_to}, eval_strategy {args.eval_strategy.value}, "
-        f"save_strategy {args.save_strategy.value}, fused AdamW step {details['fused']}); "
-        f"torch threads: {details['threads']}"
+def per_step_and_fixed(by_steps: dict[int, list[float]]) -> tuple[float, float]:
+    """Seconds per step from two block lengths' medians, and the rest of the short block."""
+    (short, short_s), (long, long_s) = sorted(
+        (steps, _bench.median(times)) for steps, times in by_steps.items()
     )
-    print(
-        "same work: hand loop and Trainer end with bitwise identical weights: "
-        f"{details['same_weights']} (mean training loss {details['losses'][0]:.6f} vs "
-        f"{details['losses'][1]:.6f})"
-    )
-    if len(set(details["samples"].values())) > 1:
-        sys.exit(f"error: the blocks trained on different numbers of samples: {details['samples']}")
-    print("wall time per block:")
-    _bench.print_raw(figures)
-    print("CPU time (process_time) per block:")
-    _bench.print_raw(figures_cpu)
-    samples = details["samples"]["trainer"]
-    trainer_s, hand_s = _bench.median(figures["trainer"]), _bench.median(figures["hand"])
-    ratio = hand_s / trainer_s
-    cpu_ratio = _bench.median(figures_cpu["hand"]) / _bench.median(figures_cpu["trainer"])
-    print(
-        f"throughput (median): trainer {samples / trainer_s:.0f} samples/s, "
-        f"hand loop {samples / hand_s:.0f} samples/s"
-    )
-    if "plain" in figures:
-        plain_s = _bench.median(figures["plain"])
-        print(
-            f"for reference, transformers' Trainer with its defaults: {samples / plain_s:.0f} "
-            f"samples/s, {hand_s / plain_s:.2f} of the hand loop's (not part of the result)"
+    per_step = (long_s - short_s) / (long - short)
+    return per_step, short_s - short * per_step
+
+
+def report(setups: dict[str, Setup], options: argparse.Namespace) -> None:
+    headline = None
+    for name, setup in setups.items():
+        model = ", ".join(f"{key} {value}" for key, value in setup.model.items()) or "defaults"
+        role = "the result" if setup.headline else "for information"
+        print(f"\n{name} ({role}): {setup.package}, model {model}, batch {setup.batch_size}, ")
+        print(f"blocks of {setup.steps[0]} and {setup.steps[1]} steps, seconds per block:")
+        _bench.print_raw(
+            {
+                f"{side} {steps}": times
+                for side, by in setup.figures.items()
+                for steps, times in by.items()
+            }
         )
-    print(f"ratio by CPU time: {cpu_ratio:.2f}; by wall time (the result): {ratio:.2f}")
-    if not details["same_weights"]:
-        print("warning: the two sides did not compute the same thing; the ratio is not fair")
+        figures = {side: per_step_and_fixed(by) for side, by in setup.figures.items()}
+        hand_step, hand_fixed = figures["hand"]
+        for side, (per_step, fixed) in figures.items():
+            print(
+                f"  {side:<7} {per_step * 1000:.3f} ms per step "
+                f"({setup.batch_size / per_step:.0f} samples/s), fixed {fixed:.3f} s per call"
+            )
+        ratio = hand_step / figures["trainer"][0]
+        fixed_cost = figures["trainer"][1] - hand_fixed
+        print(
+            f"  per-step ratio (hand / trainer): {ratio:.3f}; fixed cost beyond the hand loop: "
+            f"{fixed_cost:.3f} s per train() call"
+        )
+        if "plain" in figures:
+            plain_ratio = hand_step / figures["plain"][0]
+            print(
+                f"  for reference, transformers' Trainer with its defaults: per-step ratio "
+                f"{plain_ratio:.3f}, fixed cost {figures['plain'][1] - hand_fixed:.3f} s"
+            )
+        print(
+            f"  same work: bitwise identical weights after {setup.steps[1]} steps: "
+            f"{setup.same_weights}"
+        )
+        if not setup.same_weights:
+            print("  warning: the two sides did not compute the same thing; the ratio is not fair")
+        if setup.headline:
+            headline = (ratio, fixed_cost)
+    if headline is None:
+        print("\nno headline setup (tabular) was timed")
+        return
+    ratio, fixed_cost = headline
+    met = fixed_cost <= FIXED_COST_TARGET
+    print(
+        f"\nfixed cost: {fixed_cost:.3f} s per train() call, target <= {FIXED_COST_TARGET} s "
+        f"({'met' if met else 'NOT met'})"
+    )
     _bench.final_line(NAME, ratio, TARGET, at_least=True)
 
 
