@@ -42,8 +42,10 @@ while waiting for the other core makes timings swing. Both sides use the same se
 from __future__ import annotations
 
 import argparse
+import cProfile
 import importlib
 import os
+import pstats
 import sys
 import time
 from dataclasses import dataclass, field
@@ -67,12 +69,13 @@ class Setup:
     headline: bool = False
     figures: dict[str, dict[int, list[float]]] = field(default_factory=dict)
     same_weights: bool | None = None
+    profiles: dict[str, list[tuple[float, int, str]]] = field(default_factory=dict)
 
 
 SETUPS = {
     "tabular": Setup([], "my_project", {"hidden_size": 1024}, 64, (40, 160), headline=True),
     "sequence": Setup(
-        ["modality=sequence", "package_name=sequence_bench"], "sequence_bench", {}, 64, (40, 160)
+        ["modality=sequence", "package_name=sequence_bench"], "sequence_bench", {}, 64, (20, 80)
     ),
     "small": Setup([], "my_project", {}, 8, (150, 750)),
 }
@@ -304,6 +307,36 @@ def measure(setup: Setup, tmp: Path, options: argparse.Namespace) -> None:
     setup.same_weights = all(
         torch.equal(tensor, final["hand"][name]) for name, tensor in final["trainer"].items()
     )
+    if setup.headline:
+        setup.profiles = {side: profile(sides[side], long) for side in ("trainer", "hand")}
+
+
+def profile(block, steps: int) -> list[tuple[float, int, str]]:
+    """Seconds (own time) and calls of each function a block ran, under cProfile."""
+    profiler = cProfile.Profile()
+    profiler.runcall(block, steps)
+    stats = pstats.Stats(profiler).stats  # {(file, line, function): (cc, calls, own, ...)}
+    rows = [
+        (own, calls, f"{Path(file).name}:{line}({function})")
+        for (file, line, function), (_, calls, own, *_) in stats.items()
+    ]
+    return sorted(rows, reverse=True)
+
+
+def where_the_time_goes(setup: Setup, top: int = 15) -> None:
+    """The functions whose own time per step the Trainer spends beyond the hand loop's."""
+    steps = setup.steps[1]
+    hand = {name: own for own, _, name in setup.profiles["hand"]}
+    extra = [
+        (own - hand.get(name, 0.0), calls, name) for own, calls, name in setup.profiles["trainer"]
+    ]
+    extra.sort(reverse=True)
+    print(
+        f"  where the Trainer's time goes beyond the hand loop's, per step of a {steps}-step "
+        "block under cProfile (which inflates Python-level costs); own time per function:"
+    )
+    for seconds, calls, name in extra[:top]:
+        print(f"    {seconds / steps * 1e6:9.1f} us/step  {calls / steps:6.1f} calls/step  {name}")
 
 
 def per_step_and_fixed(by_steps: dict[int, list[float]]) -> tuple[float, float]:
@@ -356,6 +389,8 @@ def report(setups: dict[str, Setup], options: argparse.Namespace) -> None:
             print("  warning: the two sides did not compute the same thing; the ratio is not fair")
         if setup.headline:
             headline = (ratio, fixed_cost)
+            if ratio < TARGET or fixed_cost > FIXED_COST_TARGET:
+                where_the_time_goes(setup)
     if headline is None:
         print("\nno headline setup (tabular) was timed")
         return
