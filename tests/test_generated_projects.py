@@ -103,6 +103,6 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
-    (run,) = mlflow.search_runs(experiment_names=["my-project"], output_format="list")
+    (run,) = mlflow.search_runs(experiment_names=["demo"], output_format="list")
     assert run.info.status == "FINISHED"
     assert run.data.metrics["test_accuracy"] == pytest.approx(results["test_accuracy"])

@@ -25,7 +25,7 @@ from commands import build_wheel, run
 from trainerforge import __version__
 from trainerforge.template_source import history_repo
 
-PACKAGE = "my_project"
+PACKAGE = "proj"  # the `project` fixture's DEST, which names the project and its package
 TRAINER = Path("src", PACKAGE, "trainer.py")
 MODEL = Path("src", PACKAGE, "model.py")
 TEMPLATE_PACKAGE = Path("template", "src", "{{ package_name }}")
