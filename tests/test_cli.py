@@ -19,7 +19,7 @@ import pytest
 from trainerforge import __version__
 from trainerforge.generate import package_name_for
 
-HEAVY_MODULES = ("copier", "torch", "transformers", "mlflow")
+HEAVY_MODULES = ("copier", "rich", "yaml", "torch", "transformers", "mlflow")
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
@@ -253,6 +253,38 @@ def test_a_bad_dest_name_is_refused_before_any_question(workdir):
     assert output.startswith("Error: DEST "), output
     assert "Project name" not in output
     assert list(workdir.iterdir()) == []
+
+
+def test_output_has_no_escape_codes_for_a_runner(cli):
+    created = cli("new-project", "proj", "--defaults")
+    assert created.exit_code == 0, created.output
+    assert "create  pyproject.toml" in created.stderr
+    refused = cli("new-project", "json", "--defaults")
+    assert refused.exit_code == 1
+    for output in (created.stdout, created.stderr, refused.stderr):
+        assert "\x1b" not in output, output
+
+
+def test_output_has_no_escape_codes_in_a_pipe(workdir):
+    for dest, status in (("proj", 0), ("json", 1)):
+        result = subprocess.run(
+            [sys.executable, "-m", "trainerforge", "new-project", dest, "--defaults"],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == status, result.stderr
+        assert "\x1b" not in result.stdout + result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("no_color", [None, "1"], ids=["colour", "NO_COLOR"])
+def test_a_terminal_gets_colour_unless_no_color_is_set(workdir, no_color):
+    env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    env |= {"NO_COLOR": no_color} if no_color else {}
+    for dest, status in (("proj", 0), ("json", 1)):
+        terminal = Terminal("new-project", dest, "--defaults", cwd=workdir, env=env)
+        assert terminal.finish() == status, terminal.output
+        assert ("\x1b[" in terminal.output) == (no_color is None), terminal.output
 
 
 def test_empty_existing_destination_is_filled_in_place(cli, workdir):

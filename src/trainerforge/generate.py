@@ -21,6 +21,7 @@ from typing import Any
 
 from trainerforge import __version__
 from trainerforge._git import GitError, git, git_or_none
+from trainerforge._output import colour_wanted, plain_stderr
 from trainerforge.errors import (
     DestinationError,
     InvalidAnswerError,
@@ -241,7 +242,7 @@ def _run_copier(src_path: str, dst: Path, **options: Any) -> None:
     """Run copier's copy; its errors become one-line trainerforge errors."""
     from copier import run_copy
 
-    with copier_errors(f"--template {src_path}"):
+    with copier_errors(f"--template {src_path}"), plain_stderr():
         run_copy(src_path, dst, unsafe=False, **options)
 
 
@@ -379,9 +380,15 @@ def _print_summary(dest: Path, note: str) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
-    Console(stderr=True).print(Text(note, style="dim"))
+    def console(stream: Any) -> Console:
+        # None: no escape codes at all (rich's own NO_COLOR check would still write bold and dim).
+        colours = "auto" if colour_wanted(stream) else None
+        return Console(file=stream, color_system=colours)  # type: ignore[arg-type]
+
+    console(sys.stderr).print(Text(note, style="dim"), soft_wrap=True)  # one line, as in a log
     steps = Text("\n".join(_next_steps(dest)))  # Text, not markup: ".[dev]" is no style tag
-    Console().print(Panel(steps, title=f"Created {dest.name}", title_align="left", expand=False))
+    panel = Panel(steps, title=f"Created {dest.name}", title_align="left", expand=False)
+    console(sys.stdout).print(panel)
 
 
 def _next_steps(dest: Path) -> list[str]:
