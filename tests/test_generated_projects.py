@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from commands import make_venv
 from matrix import AXES, FREE_TEXT, option_matrix, pairs, pairwise_cover
 
 from trainerforge.generate import new_project
@@ -82,9 +83,8 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     assert "mlflow ui --backend-store-uri sqlite:///mlflow.db" in readme
 
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True)
     # The README's `pip install -e ".[dev]"`, minus the downloads this environment already holds.
-    install = [venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps"]
+    install = [make_venv(venv), "-m", "pip", "install", "-q", "--no-deps"]
     subprocess.run([*install, "--no-build-isolation", "-e", project], check=True)
 
     env = project_env(project)
