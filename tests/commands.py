@@ -1,7 +1,10 @@
-"""Running commands, building trainerforge's wheel and making virtual environments to install it."""
+"""Running commands, building trainerforge's wheel and making virtual environments to install it,
+and reading the commands a README shows."""
 
 from __future__ import annotations
 
+import re
+import shlex
 import site
 import subprocess
 import sys
@@ -45,3 +48,23 @@ def make_venv(path: Path) -> Path:
     lines = [f"import site; site.addsitedir({d!r})" for d in directories if Path(d).is_dir()]
     (Path(purelib.strip()) / "_outer_site_packages.pth").write_text("\n".join(lines) + "\n")
     return python
+
+
+def shell_blocks(markdown: str) -> list[list[list[str]]]:
+    """The commands of each ```bash block of a README, as words, in order.
+
+    Lines continued with a backslash are joined, comments dropped, and `a && b` is two commands.
+    """
+    blocks = []
+    for block in re.findall(r"^```bash\n(.*?)^```", markdown, re.MULTILINE | re.DOTALL):
+        commands: list[list[str]] = []
+        for line in block.replace("\\\n", " ").splitlines():
+            command: list[str] = []
+            for word in [*shlex.split(line, comments=True), "&&"]:
+                if word != "&&":
+                    command.append(word)
+                elif command:
+                    commands.append(command)
+                    command = []
+        blocks.append(commands)
+    return blocks
