@@ -46,7 +46,8 @@ def make_venv(path: Path) -> Path:
     if site.ENABLE_USER_SITE:
         directories.append(site.getusersitepackages())
     lines = [f"import site; site.addsitedir({d!r})" for d in directories if Path(d).is_dir()]
-    (Path(purelib.strip()) / "_outer_site_packages.pth").write_text("\n".join(lines) + "\n")
+    # .pth files run in name order: this one last, after the paths of its own editable installs.
+    (Path(purelib.strip()) / "zzz_outer_site_packages.pth").write_text("\n".join(lines) + "\n")
     return python
 
 
