@@ -200,6 +200,17 @@ def test_the_project_is_named_after_dest(cli, workdir, answers_of, dest, package
     assert (workdir / dest / "src" / package).is_dir()
 
 
+def test_a_template_path_names_the_project_after_dest_too(
+    cli, workdir, template_copy, answers_of, assert_refused
+):
+    result = cli("new-project", "churn-model", "--defaults", "--template", str(template_copy))
+    assert result.exit_code == 0, result.output
+    assert answers_of(workdir / "churn-model")["package_name"] == "churn_model"
+    # Another template may derive its names otherwise: its own refusal is shown as it is.
+    refused = cli("new-project", "json", "--defaults", "--template", str(template_copy))
+    assert_refused(refused, "Validation error for question 'package_name'", workdir / "json")
+
+
 def test_a_data_file_name_wins_over_dest(cli, workdir, answers_of):
     (workdir.parent / "answers.yml").write_text("project_name: from-file\n")
     result = cli("new-project", "proj", "--defaults", "--data-file", "../answers.yml")

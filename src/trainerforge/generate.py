@@ -65,9 +65,11 @@ def new_project(
         "defaults": defaults,
         "overwrite": overwrite,
     }
-    with names_from_dest(dest, answers):
-        if not defaults and "project_name" not in answers:
-            # Refuse a DEST whose name gives no valid names before asking anything, not after.
+    # The installed template's names come from DEST's unless given; its refusals say so.
+    from_dest = template is None and "project_name" not in answers
+    with names_from_dest(dest, answers) if from_dest else contextlib.nullcontext():
+        if from_dest and not defaults:
+            # Refuse a DEST whose name gives no valid names before the first question, not after.
             _run_copier(src_path, dest, **(options | {"defaults": True}), pretend=True, quiet=True)
         if pretend:
             _run_copier(src_path, dest, pretend=True, **options)
