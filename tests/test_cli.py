@@ -2,18 +2,69 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pty
+import re
+import select
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from trainerforge import __version__
+from trainerforge.generate import package_name_for
 
-HEAVY_MODULES = ("copier", "torch", "transformers", "mlflow")
+HEAVY_MODULES = ("copier", "rich", "yaml", "torch", "transformers", "mlflow")
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+class Terminal:
+    """`python -m trainerforge ARGS` in a pseudo-terminal, as a user at a keyboard runs it."""
+
+    def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None) -> None:
+        controller, terminal = pty.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "trainerforge", *args],
+            cwd=cwd,
+            env=env,
+            stdin=terminal,
+            stdout=terminal,
+            stderr=terminal,
+            start_new_session=True,
+        )
+        os.close(terminal)
+        self.controller = controller
+        self.output = ""  # everything read so far, escape codes included
+
+    def read_until(self, pattern: str, timeout: float = 60) -> str:
+        """Read until `pattern` shows in the text (escape codes removed); return that text."""
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, ANSI.sub("", self.output)):
+            ready, _, _ = select.select([self.controller], [], [], deadline - time.monotonic())
+            try:
+                chunk = os.read(self.controller, 65536) if ready else b""
+            except OSError:  # the process ended and closed the terminal
+                chunk = b""
+            if not chunk:
+                raise AssertionError(f"{pattern!r} never came; the output was:\n{self.output}")
+            self.output += chunk.decode(errors="replace")
+        return ANSI.sub("", self.output)
+
+    def send(self, keys: str) -> None:
+        os.write(self.controller, keys.encode())
+
+    def finish(self, timeout: float = 60) -> int:
+        """Read to the end; return the exit status."""
+        with contextlib.suppress(AssertionError):
+            self.read_until(r"(?!)", timeout)  # a pattern that never matches: read until EOF
+        status = self.process.wait(timeout)
+        os.close(self.controller)
+        return status
 
 
 def test_help_lists_the_commands(cli):
@@ -133,6 +184,119 @@ def test_data_wins_over_data_file(cli, workdir, answers_of):
     assert answers["package_name"] == "from_cli"
     assert answers["description"] == "From the file"
     assert answers["num_labels"] == 7
+
+
+@pytest.mark.parametrize(
+    ("dest", "package"), [("churn-model", "churn_model"), ("My.Churn-Model", "my_churn_model")]
+)
+def test_the_project_is_named_after_dest(cli, workdir, answers_of, dest, package):
+    result = cli("new-project", dest, "--defaults")
+    assert result.exit_code == 0, result.output
+    answers = answers_of(workdir / dest)
+    assert (answers["project_name"], answers["package_name"]) == (dest, package)
+    assert answers["mlflow_experiment"] == dest
+    assert package_name_for(dest) == package  # what the errors below say is what copier derives
+    assert f"{package}-train configs/debug.yaml" in result.stdout
+    assert (workdir / dest / "src" / package).is_dir()
+
+
+def test_a_template_path_names_the_project_after_dest_too(
+    cli, workdir, template_copy, answers_of, assert_refused
+):
+    result = cli("new-project", "churn-model", "--defaults", "--template", str(template_copy))
+    assert result.exit_code == 0, result.output
+    assert answers_of(workdir / "churn-model")["package_name"] == "churn_model"
+    # Another template may derive its names otherwise: its own refusal is shown as it is.
+    refused = cli("new-project", "json", "--defaults", "--template", str(template_copy))
+    assert_refused(refused, "Validation error for question 'package_name'", workdir / "json")
+
+
+def test_a_data_file_name_wins_over_dest(cli, workdir, answers_of):
+    (workdir.parent / "answers.yml").write_text("project_name: from-file\n")
+    result = cli("new-project", "proj", "--defaults", "--data-file", "../answers.yml")
+    assert result.exit_code == 0, result.output
+    answers = answers_of(workdir / "proj")
+    assert (answers["project_name"], answers["package_name"]) == ("from-file", "from_file")
+
+
+def test_a_dest_named_like_a_module_takes_a_package_name_given(cli, workdir, answers_of):
+    result = cli("new-project", "json", "--defaults", "-d", "package_name=json_model")
+    assert result.exit_code == 0, result.output
+    answers = answers_of(workdir / "json")
+    assert (answers["project_name"], answers["package_name"]) == ("json", "json_model")
+
+
+@pytest.mark.parametrize(
+    ("dest", "names"),
+    [
+        ("2024-model", ["project_name", "'2024-model'", "package_name", "'2024_model'"]),
+        ("json", ["project_name", "package_name", "standard library module 'json'"]),
+        ("torch", ["project_name", "package_name", "'torch'"]),
+        ("my model", ["project_name", "'my model'", "letters, digits"]),
+    ],
+)
+@pytest.mark.parametrize("pretend", [False, True], ids=["", "pretend"])
+def test_a_dest_name_that_gives_no_valid_names_is_refused(
+    cli, workdir, assert_refused, dest, names, pretend
+):
+    result = cli("new-project", dest, "--defaults", *(["--pretend"] if pretend else []))
+    assert_refused(result, "DEST", workdir / dest)
+    for name in names:
+        assert name in result.stderr, result.stderr
+    assert "-d project_name=NAME" in result.stderr
+
+
+def test_the_prompts_offer_the_names_from_dest(workdir, leftovers):
+    terminal = Terminal("new-project", "churn-model", cwd=workdir)
+    assert terminal.read_until(r"Project name.*\n.*churn-model").count("churn-model") == 1
+    terminal.send("\r")  # accept it: the package name follows from it
+    assert "churn_model" in terminal.read_until(r"Python package name.*\n.*churn_model")
+    terminal.send("\x03")  # Ctrl-C: an interrupt, and no error about the template
+    assert terminal.finish() == 128 + signal.SIGINT
+    assert "Error" not in ANSI.sub("", terminal.output)
+    assert list(workdir.iterdir()) == []
+    assert leftovers(workdir) == []
+
+
+def test_a_bad_dest_name_is_refused_before_any_question(workdir):
+    terminal = Terminal("new-project", "2024-model", cwd=workdir)
+    assert terminal.finish() == 1
+    output = ANSI.sub("", terminal.output)
+    assert output.startswith("Error: DEST "), output
+    assert "Project name" not in output
+    assert list(workdir.iterdir()) == []
+
+
+def test_output_has_no_escape_codes_for_a_runner(cli):
+    created = cli("new-project", "proj", "--defaults")
+    assert created.exit_code == 0, created.output
+    assert "create  pyproject.toml" in created.stderr
+    refused = cli("new-project", "json", "--defaults")
+    assert refused.exit_code == 1
+    for output in (created.stdout, created.stderr, refused.stderr):
+        assert "\x1b" not in output, output
+
+
+def test_output_has_no_escape_codes_in_a_pipe(workdir):
+    for dest, status in (("proj", 0), ("json", 1)):
+        result = subprocess.run(
+            [sys.executable, "-m", "trainerforge", "new-project", dest, "--defaults"],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == status, result.stderr
+        assert "\x1b" not in result.stdout + result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("no_color", [None, "1"], ids=["colour", "NO_COLOR"])
+def test_a_terminal_gets_colour_unless_no_color_is_set(workdir, no_color):
+    env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    env |= {"NO_COLOR": no_color} if no_color else {}
+    for dest, status in (("proj", 0), ("json", 1)):
+        terminal = Terminal("new-project", dest, "--defaults", cwd=workdir, env=env)
+        assert terminal.finish() == status, terminal.output
+        assert ("\x1b[" in terminal.output) == (no_color is None), terminal.output
 
 
 def test_empty_existing_destination_is_filled_in_place(cli, workdir):

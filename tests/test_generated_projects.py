@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from commands import make_venv, shell_blocks
 from matrix import AXES, FREE_TEXT, option_matrix, pairs, pairwise_cover
 
 from trainerforge.generate import new_project
@@ -74,27 +76,50 @@ def test_generated_project_passes_its_own_tests(tmp_path, index):
 
 
 def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path):
-    project = render(tmp_path, {}, "demo")
-    package = "demo"
+    # The project of the quick start: `trainerforge new-project demo --defaults`.
+    project = tmp_path / "demo"
+    new_project(project, defaults=True)
     readme = (project / "README.md").read_text()
-    train_command = f"{package}-train configs/debug.yaml --output_dir outputs/debug"
-    assert train_command in readme
-    assert "mlflow ui --backend-store-uri sqlite:///mlflow.db" in readme
+    blocks = shell_blocks(readme)
+    commands = [command for block in blocks for command in block]
+    install, train = blocks[0]  # "Set up and train"
+    assert install == ["python", "-m", "pip", "install", "-e", ".[dev]"]
+    predict = next(command for command in commands if command[0] == "demo-predict")
+    assert ["mlflow", "ui", "--backend-store-uri", "sqlite:///mlflow.db"] in commands
 
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True)
     # The README's `pip install -e ".[dev]"`, minus the downloads this environment already holds.
-    install = [venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps"]
+    install = [make_venv(venv), "-m", "pip", "install", "-q", "--no-deps"]
     subprocess.run([*install, "--no-build-isolation", "-e", project], check=True)
 
     env = project_env(project)
     del env["PYTHONPATH"]  # the console scripts must work from the installed project
-    for command in (train_command, f"{package}-predict outputs/debug"):
-        program, *args = command.split()
+
+    def script(program: str, *args: str) -> str:
         result = subprocess.run(
             [venv / "bin" / program, *args], cwd=project, env=env, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    script(*train)
+    script(*predict)
+
+    # Every option the README gives the scripts, in its commands or its text, is one they take.
+    helps = {program: script(program, "--help") for program in ("demo-train", "demo-predict")}
+    options = {program: set() for program in helps}
+    for command in commands:
+        if command[0] in helps:
+            options[command[0]].update(word for word in command if word.startswith("--"))
+        elif "demo.train" in command:  # torchrun or accelerate: the options after the module
+            after = command[command.index("demo.train") :]
+            options["demo-train"].update(word for word in after if word.startswith("--"))
+    for span in re.findall(r"`(--[^`]*)`", readme):
+        options["demo-train"].update(word for word in span.split() if word.startswith("--"))
+    assert len(options["demo-train"]) > 10, options
+    for program, names in options.items():
+        for name in sorted(names):
+            assert re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", helps[program]), name
 
     results = json.loads((project / "outputs" / "debug" / "all_results.json").read_text())
     assert results["test_accuracy"] > 0.5  # four classes: chance is about 0.25
@@ -103,6 +128,6 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
-    (run,) = mlflow.search_runs(experiment_names=["my-project"], output_format="list")
+    (run,) = mlflow.search_runs(experiment_names=["demo"], output_format="list")
     assert run.info.status == "FINISHED"
     assert run.data.metrics["test_accuracy"] == pytest.approx(results["test_accuracy"])

@@ -28,6 +28,18 @@ CHUNKS = 8  # renders are spread over xdist workers chunk by chunk
 # Jinja syntax left in a rendered file; "${{" is a GitHub Actions expression, not Jinja.
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 PROJECT_DIR = re.compile(r"(project-\d{3})/")
+# Public standard-library modules that some supported Pythons lack: first and last minor version
+# (None: no bound). copier.yml's list holds them as well as every version's modules.
+STDLIB_OF_SOME_VERSIONS = {
+    "binhex": (10, 10),
+    **dict.fromkeys(["asynchat", "asyncore", "distutils", "imp", "smtpd"], (10, 11)),
+    **dict.fromkeys([
+        "aifc", "audioop", "cgi", "cgitb", "chunk", "crypt", "imghdr", "lib2to3", "mailcap",
+        "msilib", "nis", "nntplib", "ossaudiodev", "pipes", "sndhdr", "spwd", "sunau",
+        "telnetlib", "uu", "xdrlib",
+    ], (10, 12)),
+    **dict.fromkeys(["annotationlib", "compression"], (14, None)),
+}  # fmt: skip
 MATRIX = [
     {**answers, "project_name": f"project-{index:03d}", "package_name": f"pkg{index:03d}"}
     for index, answers in enumerate(option_matrix())
@@ -178,6 +190,29 @@ def nonsense_answers() -> list[Any]:
         pytest.param({"project_name": ""}, "project_name", id="project_name=''"),
         pytest.param({"num_labels": "1"}, "num_labels", id="num_labels=1"),
     ]
+
+
+def stdlib_names_refused() -> list[str]:
+    """The standard-library names that copier.yml's package_name validator refuses, as listed."""
+    copier_yml = yaml.safe_load((installed_template() / "copier.yml").read_text(encoding="utf-8"))
+    (names,) = re.findall(r"set stdlib = \[(.*?)\]", copier_yml["package_name"]["validator"], re.S)
+    return re.findall(r"'([^']*)'", names)
+
+
+def test_the_stdlib_names_are_every_public_module_of_each_supported_python():
+    listed = stdlib_names_refused()
+    assert listed == sorted(set(listed)), "keep the list sorted, each name once"
+    # Names with capitals (cProfile) fail the identifier rule before the list is read.
+    here = {name for name in sys.stdlib_module_names if not name.startswith("_") and name.islower()}
+    assert sorted(here - set(listed)) == [], "add these to copier.yml's stdlib list"
+    others = set(listed) - here
+    assert sorted(others - STDLIB_OF_SOME_VERSIONS.keys()) == [], "not a stdlib module anywhere"
+    # The notes on the other versions hold for this one.
+    minor = sys.version_info.minor
+    for name, (first, last) in STDLIB_OF_SOME_VERSIONS.items():
+        assert name in listed
+        has_it = (first is None or first <= minor) and (last is None or minor <= last)
+        assert (name in here) == has_it, f"{name} on Python 3.{minor}"
 
 
 @pytest.mark.parametrize(("answers", "field"), nonsense_answers())

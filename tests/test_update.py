@@ -20,12 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from commands import build_wheel, run
+from commands import build_wheel, make_venv, run
 
 from trainerforge import __version__
 from trainerforge.template_source import history_repo
 
-PACKAGE = "my_project"
+PACKAGE = "proj"  # the `project` fixture's DEST, which names the project and its package
 TRAINER = Path("src", PACKAGE, "trainer.py")
 MODEL = Path("src", PACKAGE, "model.py")
 TEMPLATE_PACKAGE = Path("template", "src", "{{ package_name }}")
@@ -414,9 +414,8 @@ def test_upgrading_the_installed_wheel_updates_offline(tmp_path, git_in, answers
     wheel_b = build_wheel(release_b, tmp_path / "dist-b")
 
     venv = tmp_path / "venv"
-    # System site-packages provide copier and typer offline; trainerforge comes from the wheels.
-    run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=tmp_path)
-    pip = [venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-index", "--no-deps"]
+    # This interpreter's packages provide copier and typer offline; trainerforge is the wheels.
+    pip = [make_venv(venv), "-m", "pip", "install", "-q", "--no-index", "--no-deps"]
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     del env["TRAINERFORGE_HOME"]  # the default history, under HOME
     env["HOME"] = str(tmp_path / "home")

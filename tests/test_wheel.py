@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
-from commands import build_wheel, run
+from commands import build_wheel, make_venv, run
 
 from trainerforge import __version__
 
@@ -35,9 +34,8 @@ def test_wheel_ships_the_whole_template(wheel):
 
 def test_installed_wheel_renders_a_project(wheel, tmp_path):
     venv = tmp_path / "venv"
-    # System site-packages provide copier and typer offline; trainerforge comes from the wheel.
-    run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=tmp_path)
-    python = venv / "bin" / "python"
+    # This interpreter's packages provide copier and typer offline; trainerforge is the wheel.
+    python = make_venv(venv)
     run(
         python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", wheel, cwd=tmp_path
     )

@@ -5,6 +5,7 @@ copier is imported inside the commands, so that `--help` and `--version` stay fa
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,17 +13,22 @@ import typer
 from typer.core import TyperGroup
 
 from trainerforge import __version__
+from trainerforge._output import colour_wanted
 from trainerforge.errors import TrainerforgeError
 
 
 class _Group(TyperGroup):
-    """Turns every command's known errors into one red line on stderr and exit status 1."""
+    """Turns every command's known errors into one line on stderr and exit status 1.
+
+    The line is red on a terminal, and plain in a pipe, a log or with NO_COLOR set.
+    """
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except TrainerforgeError as error:
-            typer.secho(f"Error: {error}", fg=typer.colors.RED, err=True)
+            colour = colour_wanted(sys.stderr)
+            typer.secho(f"Error: {error}", fg=typer.colors.RED, err=True, color=colour)
             raise typer.Exit(1) from None
 
 

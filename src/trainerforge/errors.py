@@ -45,13 +45,15 @@ def copier_errors(context: str) -> Iterator[None]:
 
     Copier is imported here, not at the top, so that importing this module stays cheap.
     """
-    from copier.errors import CopierError, InvalidTypeError
+    from copier.errors import CopierAnswersInterrupt, CopierError, InvalidTypeError
     from plumbum import ProcessExecutionError
 
     try:
         yield
     except (ValueError, InvalidTypeError) as error:  # a refused answer
         raise InvalidAnswerError(one_line(error)) from None
+    except CopierAnswersInterrupt:  # Ctrl-C at a question: an interrupt, not a template error
+        raise KeyboardInterrupt from None
     except CopierError as error:
         raise TemplateSourceError(one_line(error)) from None
     except ProcessExecutionError as error:  # git, run by copier

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -20,6 +21,7 @@ from typing import Any
 
 from trainerforge import __version__
 from trainerforge._git import GitError, git, git_or_none
+from trainerforge._output import colour_wanted, plain_stderr
 from trainerforge.errors import (
     DestinationError,
     InvalidAnswerError,
@@ -33,6 +35,8 @@ _FALLBACK_IDENTITY = {"user.name": "trainerforge", "user.email": "trainerforge@l
 # What copier accepts as a remote template besides paths (see copier's vcs.get_repo).
 _REMOTE_PREFIXES = ("gh:", "gl:", "git@", "git+", "git://", "ssh://", "http://", "https://")
 _CASTS = {"int": (int, "an integer"), "float": (float, "a number")}
+# How copier words a validator's refusal, once on one line.
+_VALIDATION_ERROR = re.compile(r"Validation error for question '(?P<question>\w+)': (?P<reason>.*)")
 
 
 def new_project(
@@ -54,16 +58,67 @@ def new_project(
     if not defaults and not sys.stdin.isatty():
         raise InvalidAnswerError("--defaults: needed when there is no terminal to ask questions in")
     src_path, ref = _template_source(template, vcs_ref, answers)
-    options = {"data": answers, "vcs_ref": ref, "defaults": defaults, "overwrite": overwrite}
-    if pretend:
-        _run_copier(src_path, dest, pretend=True, **options)
-        return
-    try:
-        with termination_raises():
-            note = _render_in_place(src_path, dest, options)
-    except OSError as error:  # e.g. a full disk: say so in one line, as for any other error
-        raise DestinationError(f"DEST {dest}: cannot create it ({error})") from None
+    options = {
+        "data": answers,
+        "user_defaults": dest_defaults(dest),
+        "vcs_ref": ref,
+        "defaults": defaults,
+        "overwrite": overwrite,
+    }
+    # The installed template's names come from DEST's unless given; its refusals say so.
+    from_dest = template is None and "project_name" not in answers
+    with names_from_dest(dest, answers) if from_dest else contextlib.nullcontext():
+        if from_dest and not defaults:
+            # Refuse a DEST whose name gives no valid names before the first question, not after.
+            _run_copier(src_path, dest, **(options | {"defaults": True}), pretend=True, quiet=True)
+        if pretend:
+            _run_copier(src_path, dest, pretend=True, **options)
+            return
+        try:
+            with termination_raises():
+                note = _render_in_place(src_path, dest, options)
+        except OSError as error:  # e.g. a full disk: say so in one line, as for any other error
+            raise DestinationError(f"DEST {dest}: cannot create it ({error})") from None
     _print_summary(dest, note)
+
+
+def dest_defaults(dest: Path) -> dict[str, str]:
+    """copier's user defaults: project_name is DEST's name, as cargo, uv and poetry do it.
+
+    package_name, the MLflow experiment and the rest follow from it in copier.yml; answers
+    given with --data or --data-file win over it.
+    """
+    return {"project_name": dest.name} if dest.name else {}
+
+
+def package_name_for(project_name: str) -> str:
+    """The package_name that copier.yml derives from a project_name (for error messages)."""
+    return project_name.lower().replace("-", "_").replace(".", "_")
+
+
+@contextlib.contextmanager
+def names_from_dest(dest: Path, answers: Mapping[str, Any]) -> Iterator[None]:
+    """Say that a refused project_name or package_name came from DEST's name, and what to do."""
+    try:
+        yield
+    except InvalidAnswerError as error:
+        refused = _VALIDATION_ERROR.match(str(error))
+        if not refused or "project_name" in answers or refused["question"] in answers:
+            raise
+        name, reason = dest.name, refused["reason"]
+        if refused["question"] == "project_name":
+            names = f"project_name defaults to its name {name!r}"
+            options = "-d project_name=NAME"
+        elif refused["question"] == "package_name":
+            package = package_name_for(name)
+            names = f"project_name defaults to its name {name!r}, and package_name to {package!r}"
+            options = "-d project_name=NAME or -d package_name=NAME"
+        else:
+            raise
+        raise InvalidAnswerError(
+            f"DEST {dest}: {names}, which is refused: {reason}; "
+            f"choose another DEST, or pass {options}"
+        ) from None
 
 
 def parse_data(pairs: Sequence[str]) -> dict[str, str]:
@@ -189,7 +244,7 @@ def _run_copier(src_path: str, dst: Path, **options: Any) -> None:
     """Run copier's copy; its errors become one-line trainerforge errors."""
     from copier import run_copy
 
-    with copier_errors(f"--template {src_path}"):
+    with copier_errors(f"--template {src_path}"), plain_stderr():
         run_copy(src_path, dst, unsafe=False, **options)
 
 
@@ -327,9 +382,15 @@ def _print_summary(dest: Path, note: str) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
-    Console(stderr=True).print(Text(note, style="dim"))
+    def console(stream: Any) -> Console:
+        # None: no escape codes at all (rich's own NO_COLOR check would still write bold and dim).
+        colours = "auto" if colour_wanted(stream) else None
+        return Console(file=stream, color_system=colours)  # type: ignore[arg-type]
+
+    console(sys.stderr).print(Text(note, style="dim"), soft_wrap=True)  # one line, as in a log
     steps = Text("\n".join(_next_steps(dest)))  # Text, not markup: ".[dev]" is no style tag
-    Console().print(Panel(steps, title=f"Created {dest.name}", title_align="left", expand=False))
+    panel = Panel(steps, title=f"Created {dest.name}", title_align="left", expand=False)
+    console(sys.stdout).print(panel)
 
 
 def _next_steps(dest: Path) -> list[str]:
