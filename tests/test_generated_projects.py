@@ -7,8 +7,10 @@ The projects share this interpreter's packages (no install per project): each su
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -84,8 +86,12 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     commands = [command for block in blocks for command in block]
     install, train = blocks[0]  # "Set up and train"
     assert install == ["python", "-m", "pip", "install", "-e", ".[dev]"]
-    predict = next(command for command in commands if command[0] == "demo-predict")
+    predict = ["demo-predict", "outputs/debug"]
+    assert predict in commands
+    # "Bring your own data": train on train.csv, predict new.csv.
+    own_data = next(block for block in blocks if "--train_file" in block[0])
     assert ["mlflow", "ui", "--backend-store-uri", "sqlite:///mlflow.db"] in commands
+    write_wine_files(project)
 
     venv = tmp_path / "venv"
     # The README's `pip install -e ".[dev]"`, minus the downloads this environment already holds.
@@ -104,6 +110,11 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
 
     script(*train)
     script(*predict)
+    for command in own_data:
+        script(*command)
+    # The issue's command: three files, string labels, the default recipe and nothing else.
+    files = ["--train_file", "train.csv", "--validation_file", "val.csv", "--test_file", "test.csv"]
+    script("demo-train", "configs/default.yaml", *files, "--output_dir", "outputs/wine")
 
     # Every option the README gives the scripts, in its commands or its text, is one they take.
     helps = {program: script(program, "--help") for program in ("demo-train", "demo-predict")}
@@ -125,9 +136,42 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     assert results["test_accuracy"] > 0.5  # four classes: chance is about 0.25
     assert (project / "predictions.jsonl").read_text().count("\n") == 128
 
+    # Real data with three string classes, in a project generated for four: the data decide.
+    with (project / "predictions.csv").open() as lines:
+        rows = list(csv.DictReader(lines))
+    assert len(rows) == 20
+    assert {row["prediction"] for row in rows} <= {"class_0", "class_1", "class_2"}
+    assert {"probability_class_0", "probability_class_1", "probability_class_2"} <= set(rows[0])
+    config = json.loads((project / "outputs" / "mine" / "model_config.json").read_text())
+    assert config["num_features"] == 13
+    assert config["id2label"] == {"0": "class_0", "1": "class_1", "2": "class_2"}
+    wine = json.loads((project / "outputs" / "wine" / "all_results.json").read_text())
+    assert wine["test_accuracy"] > 0.85, wine
+
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
-    (run,) = mlflow.search_runs(experiment_names=["demo"], output_format="list")
-    assert run.info.status == "FINISHED"
-    assert run.data.metrics["test_accuracy"] == pytest.approx(results["test_accuracy"])
+    order = ["start_time"]
+    runs = mlflow.search_runs(experiment_names=["demo"], output_format="list", order_by=order)
+    assert [run.info.status for run in runs] == ["FINISHED"] * 3
+    assert runs[0].data.metrics["test_accuracy"] == pytest.approx(results["test_accuracy"])
+
+
+def write_wine_files(project: Path) -> None:
+    """scikit-learn's bundled wine data as a user has it: CSVs with string class labels.
+
+    train.csv, val.csv and test.csv split it 70/15/15; new.csv is 20 test rows without labels.
+    """
+    from sklearn.datasets import load_wine
+
+    wine = load_wine()
+    header = [name.replace("/", "_") for name in wine.feature_names] + ["label"]
+    rows = [[*map(float, x), f"class_{y}"] for x, y in zip(wine.data, wine.target, strict=True)]
+    random.Random(0).shuffle(rows)
+    cut = {"train": rows[:124], "val": rows[124:151], "test": rows[151:]}
+    cut["new"] = [row[:-1] for row in rows[151:171]]
+    for name, part in cut.items():
+        with (project / f"{name}.csv").open("w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(header if name != "new" else header[:-1])
+            writer.writerows(part)
