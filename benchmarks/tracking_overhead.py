@@ -3,8 +3,10 @@
 Renders the default project (`tracking=mlflow`) and the same answers with `tracking=none` (and
 another project name, so that both import in one process) into a temporary directory, imports
 both, and alternates, in one process, the project's own run:
-`<package>.train.main(["configs/default.yaml", "--output_dir", DIR])`, that is 10 epochs of the
-8,000 synthetic examples at batch 64, an evaluation and a checkpoint at the end of every epoch,
+`<package>.train.main([CONFIG, "--output_dir", DIR])`, where CONFIG is `configs/default.yaml`
+cut to a fixed length: 10 epochs of the 8,000 synthetic examples at batch 64, with no early
+stopping (the default stops when the validation loss stalls, which would time a different
+number of epochs), an evaluation and a checkpoint at the end of every epoch,
 then the test split, the results, the figures and (tracked only) the MLflow run with its
 metrics, parameters, figures and model. Each run gets a fresh output directory.
 
@@ -68,6 +70,19 @@ def main() -> None:
     report(figures, details)
 
 
+def fixed_length_config(project: Path) -> Path:
+    """configs/default.yaml at 10 epochs of batch 64, without early stopping."""
+    import yaml
+
+    config = yaml.safe_load((project / "configs" / "default.yaml").read_text())
+    for key in ("early_stopping_patience", "load_best_model_at_end", "metric_for_best_model"):
+        config.pop(key, None)
+    config |= {"num_train_epochs": 10, "per_device_train_batch_size": 64}
+    path = project / "configs" / "benchmark.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 def run_rounds(tmp: Path, projects: dict[str, Path], options: argparse.Namespace):
     import torch
     import yaml
@@ -79,7 +94,7 @@ def run_rounds(tmp: Path, projects: dict[str, Path], options: argparse.Namespace
         answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
         sys.path.insert(0, str(project / "src"))
         train = importlib.import_module(f"{answers['package_name']}.train")
-        mains[name] = (train.main, str(project / "configs" / "default.yaml"))
+        mains[name] = (train.main, str(fixed_length_config(project)))
     numbers = itertools.count()
 
     def measure(name: str):

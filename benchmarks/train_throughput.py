@@ -135,9 +135,11 @@ def measure(setup: Setup, tmp: Path, options: argparse.Namespace) -> None:
         return importlib.import_module(f"{setup.package}.{name}")
 
     config, data, train = module("config"), module("data"), module("train")
+    splits = module("splits")
     model_module, tracking, trainer_module = module("model"), module("tracking"), module("trainer")
     model_args, data_args = config.ModelArguments(**setup.model), config.DataArguments()
-    datasets = train.build_datasets(data_args)
+    loaded = splits.build_datasets(data_args)
+    datasets = loaded.splits
     mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
     mlflow.set_experiment(os.environ["MLFLOW_EXPERIMENT_NAME"])  # creates the store: not timed
     final: dict[str, dict] = {}
@@ -152,7 +154,7 @@ def measure(setup: Setup, tmp: Path, options: argparse.Namespace) -> None:
         )
 
     def new_model():
-        return model_module.Model(**train.model_config(model_args, data_args))
+        return model_module.Model(**train.model_config(model_args, loaded))
 
     def timed(trainer_or_loop, args) -> float:
         with tracking.tracked_run(True, args.output_dir, None):
@@ -166,7 +168,7 @@ def measure(setup: Setup, tmp: Path, options: argparse.Namespace) -> None:
             model=new_model(),
             args=args,
             train_dataset=datasets["train"],
-            eval_dataset=datasets["eval"],
+            eval_dataset=datasets["validation"],
             data_collator=data.collate_fn,
             compute_metrics=importlib.import_module(f"{setup.package}.metrics").compute_metrics,
             callbacks=[tracking.TrackingCallback(model_args, data_args)],
