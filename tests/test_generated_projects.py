@@ -12,8 +12,11 @@ import json
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -90,6 +93,10 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     assert predict in commands
     # "Bring your own data": train on train.csv, predict new.csv.
     own_data = next(block for block in blocks if "--train_file" in block[0])
+    # "Serve": register the model trained on train.csv, predict new.csv with it, serve it.
+    register = next(block for block in blocks if "--register_model" in block[0])
+    serving = ["mlflow", "models", "serve"]
+    serve, request = next(block for block in blocks if block[0][:3] == serving)
     assert ["mlflow", "ui", "--backend-store-uri", "sqlite:///mlflow.db"] in commands
     write_wine_files(project)
 
@@ -102,8 +109,11 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     del env["PYTHONPATH"]  # the console scripts must work from the installed project
 
     def script(program: str, *args: str) -> str:
+        # `mlflow` is this interpreter's: MLflow loads the model's own copy of the package.
+        mlflow = [sys.executable, "-m", "mlflow"]
+        command = mlflow if program == "mlflow" else [venv / "bin" / program]
         result = subprocess.run(
-            [venv / "bin" / program, *args], cwd=project, env=env, capture_output=True, text=True
+            [*command, *args], cwd=project, env=env, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout
@@ -115,6 +125,9 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     # The issue's command: three files, string labels, the default recipe and nothing else.
     files = ["--train_file", "train.csv", "--validation_file", "val.csv", "--test_file", "test.csv"]
     script("demo-train", "configs/default.yaml", *files, "--output_dir", "outputs/wine")
+    for command in register:
+        script(*command)
+    served = serve_and_ask(serve, request, project, env)
 
     # Every option the README gives the scripts, in its commands or its text, is one they take.
     helps = {program: script(program, "--help") for program in ("demo-train", "demo-predict")}
@@ -142,9 +155,16 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     assert len(rows) == 20
     assert {row["prediction"] for row in rows} <= {"class_0", "class_1", "class_2"}
     assert {"probability_class_0", "probability_class_1", "probability_class_2"} <= set(rows[0])
-    config = json.loads((project / "outputs" / "mine" / "model_config.json").read_text())
+    config = json.loads((project / "outputs" / "mine" / "config.json").read_text())
     assert config["num_features"] == 13
     assert config["id2label"] == {"0": "class_0", "1": "class_1", "2": "class_2"}
+    # The registered model, through the project, MLflow's predict and its server, says the same.
+    with (project / "registered-predictions.csv").open() as lines:
+        registered = [row["prediction"] for row in csv.DictReader(lines)]
+    assert len(registered) == 20
+    mlflow_predicted = json.loads((project / "predictions.json").read_text())["predictions"]
+    assert [row["prediction"] for row in mlflow_predicted] == registered
+    assert [row["prediction"] for row in served] == registered
     wine = json.loads((project / "outputs" / "wine" / "all_results.json").read_text())
     assert wine["test_accuracy"] > 0.85, wine
 
@@ -153,8 +173,46 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     order = ["start_time"]
     runs = mlflow.search_runs(experiment_names=["demo"], output_format="list", order_by=order)
-    assert [run.info.status for run in runs] == ["FINISHED"] * 3
+    assert [run.info.status for run in runs] == ["FINISHED"] * 4
+    (version,) = mlflow.MlflowClient().search_model_versions("name='demo'")
+    assert version.run_id == runs[-1].info.run_id
     assert runs[0].data.metrics["test_accuracy"] == pytest.approx(results["test_accuracy"])
+
+
+def serve_and_ask(serve: list[str], request: list[str], project: Path, env: dict) -> list[dict]:
+    """Start the README's `mlflow models serve`, send it the README's request; the predictions.
+
+    The request is a curl command; it is sent as curl would send it, without needing curl.
+    """
+    assert [request[0], request[2], request[4]] == ["curl", "-H", "--data-binary"]
+    url, header, body = request[1], request[3], project / request[5].removeprefix("@")
+    port = serve[serve.index("--port") + 1]
+    assert url.startswith(f"http://127.0.0.1:{port}/")
+    server = subprocess.Popen(
+        [sys.executable, "-m", *serve],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, "the server exited"
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start in 180 s"
+                time.sleep(1)
+        name, value = (part.strip() for part in header.split(":", 1))
+        asked = urllib.request.Request(url, data=body.read_bytes(), headers={name: value})
+        with urllib.request.urlopen(asked, timeout=60) as response:
+            return json.loads(response.read())["predictions"]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
 
 
 def write_wine_files(project: Path) -> None:

@@ -18,7 +18,7 @@ from commands import shell_blocks
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 # Programs a README may start that neither trainerforge nor the project provides.
-TOOLS = {"python", ".", "torchrun", "accelerate", "mlflow", "export"}
+TOOLS = {"python", ".", "torchrun", "accelerate", "mlflow", "export", "curl"}
 PANEL_LINE = re.compile(r"^│ (.*?) *│$", re.MULTILINE)
 
 
