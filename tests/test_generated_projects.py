@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from commands import make_venv, shell_blocks
 from matrix import AXES, FREE_TEXT, option_matrix, pairs, pairwise_cover
 
@@ -95,6 +96,7 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     own_data = next(block for block in blocks if "--train_file" in block[0])
     # "Serve": register the model trained on train.csv, predict new.csv with it, serve it.
     register = next(block for block in blocks if "--register_model" in block[0])
+    tune = next(block for block in blocks if block[0][0] == "demo-search")
     serving = ["mlflow", "models", "serve"]
     serve, request = next(block for block in blocks if block[0][:3] == serving)
     assert ["mlflow", "ui", "--backend-store-uri", "sqlite:///mlflow.db"] in commands
@@ -125,12 +127,13 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     # The command: three files, string labels, the default recipe and nothing else.
     files = ["--train_file", "train.csv", "--validation_file", "val.csv", "--test_file", "test.csv"]
     script("demo-train", "configs/default.yaml", *files, "--output_dir", "outputs/wine")
-    for command in register:
+    for command in register + tune:
         script(*command)
     served = serve_and_ask(serve, request, project, env)
 
     # Every option the README gives the scripts, in its commands or its text, is one they take.
-    helps = {program: script(program, "--help") for program in ("demo-train", "demo-predict")}
+    programs = ("demo-train", "demo-predict", "demo-search")
+    helps = {program: script(program, "--help") for program in programs}
     options = {program: set() for program in helps}
     for command in commands:
         if command[0] in helps:
@@ -138,12 +141,22 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
         elif "demo.train" in command:  # torchrun or accelerate: the options after the module
             after = command[command.index("demo.train") :]
             options["demo-train"].update(word for word in after if word.startswith("--"))
-    for span in re.findall(r"`(--[^`]*)`", readme):
-        options["demo-train"].update(word for word in span.split() if word.startswith("--"))
-    assert len(options["demo-train"]) > 10, options
+    in_text = {
+        word
+        for span in re.findall(r"`(--[^`]*)`", readme)
+        for word in span.split()
+        if word.startswith("--")
+    }
+    assert len(options["demo-train"] | in_text) > 10, options
+
+    def takes(help_text: str, name: str) -> bool:
+        return bool(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", help_text))
+
     for program, names in options.items():
         for name in sorted(names):
-            assert re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", helps[program]), name
+            assert takes(helps[program], name), (program, name)
+    for name in sorted(in_text):  # an option in the text: one of the scripts takes it
+        assert any(takes(text, name) for text in helps.values()), name
 
     results = json.loads((project / "outputs" / "debug" / "all_results.json").read_text())
     assert results["test_accuracy"] > 0.5  # four classes: chance is about 0.25
@@ -173,9 +186,15 @@ def test_the_readme_commands_train_predict_and_track_to_the_local_store(tmp_path
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     order = ["start_time"]
     runs = mlflow.search_runs(experiment_names=["demo"], output_format="list", order_by=order)
-    assert [run.info.status for run in runs] == ["FINISHED"] * 4
+    # The debug run, the own-data runs, the registered one, the search (a parent and four
+    # trials) and the best config trained again.
+    search_runs = [run for run in runs if "optuna.study" in run.data.tags]
+    assert len(search_runs) == 5
+    assert yaml.safe_load((project / "outputs/search/best_config.yaml").read_text())
+    runs = [run for run in runs if "optuna.study" not in run.data.tags]
+    assert [run.info.status for run in runs] == ["FINISHED"] * 5
     (version,) = mlflow.MlflowClient().search_model_versions("name='demo'")
-    assert version.run_id == runs[-1].info.run_id
+    assert version.run_id == runs[3].info.run_id
     assert runs[0].data.metrics["test_accuracy"] == pytest.approx(results["test_accuracy"])
 
 
@@ -196,23 +215,28 @@ def serve_and_ask(serve: list[str], request: list[str], project: Path, env: dict
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy to localhost
     try:
         deadline = time.monotonic() + 180
         while True:
             assert server.poll() is None, "the server exited"
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5)
+                direct.open(f"http://127.0.0.1:{port}/ping", timeout=5)
                 break
             except OSError:
                 assert time.monotonic() < deadline, "the server did not start in 180 s"
                 time.sleep(1)
         name, value = (part.strip() for part in header.split(":", 1))
         asked = urllib.request.Request(url, data=body.read_bytes(), headers={name: value})
-        with urllib.request.urlopen(asked, timeout=60) as response:
+        with direct.open(asked, timeout=60) as response:
             return json.loads(response.read())["predictions"]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
 def write_wine_files(project: Path) -> None:
