@@ -52,9 +52,13 @@ def unknown_names(command: list[str], project: Path) -> list[str]:
 
 @pytest.fixture
 def demo(cli, workdir) -> tuple[Path, str]:
-    """The quick start's `trainerforge new-project demo --defaults`, as README.md shows it."""
-    (install, new_project), *_ = shell_blocks(README)
+    """The quick start's `trainerforge new-project demo --defaults`, as README.md shows it.
+
+    `workdir` stands for the clone's parent directory, where the quick start's `cd ..` leads.
+    """
+    (install, leave_the_clone, new_project), *_ = shell_blocks(README)
     assert install == ["python", "-m", "pip", "install", "."]
+    assert leave_the_clone == ["cd", ".."]
     assert new_project == ["trainerforge", "new-project", "demo", "--defaults"]
     result = cli(*new_project[1:])
     assert result.exit_code == 0, result.output
@@ -100,8 +104,12 @@ def test_the_readme_trainerforge_commands_run_as_written(cli, workdir, monkeypat
     # The --data-file example's answers.yml, which the README leaves to the reader.
     (workdir / "answers.yml").write_text("task: multilabel\nnum_labels: 3\n")
     ran = []
+    clone = workdir / "trainerforge"  # the quick start starts in the clone, and leaves it
+    clone.mkdir()
+    git_in(clone, "init", "--quiet")
+    start = clone
     for block in shell_blocks(README):
-        monkeypatch.chdir(workdir)  # each block starts where the quick start does
+        monkeypatch.chdir(start)  # each later block starts where the quick start ends
         for command in block:
             if command[0] == "cd":
                 monkeypatch.chdir(command[1])
@@ -112,6 +120,10 @@ def test_the_readme_trainerforge_commands_run_as_written(cli, workdir, monkeypat
                 if command[1] == "update":  # start over, as the README says, for the next one
                     git_in(Path.cwd(), "checkout", "--", ".")
                     git_in(Path.cwd(), "clean", "-fd")
+        if start == clone:
+            start = Path.cwd()
+    assert start == workdir
+    assert (workdir / "demo" / ".git").is_dir()  # beside the clone: a repository of its own
     assert ran == ["new-project", "new-project", "new-project", "update", "update", "update"]
     assert (workdir / "churn" / "src" / "churn").is_dir()
     assert (workdir / "tagger" / "src" / "tagger").is_dir()
