@@ -26,6 +26,45 @@ FREE_TEXT = {
 }
 
 
+# The heads of multitask projects beside copier.yml's default (a 3-class head and a regression
+# head): between them, every task and each of its losses, weights other than 1, and 2 to 5 heads.
+HEADS_VARIANTS = (
+    {
+        "kind": {"task": "multiclass", "num_labels": 4, "loss": "focal"},
+        "flag": {"task": "binary"},
+        "pair": {"task": "binary", "loss": "cross_entropy", "weight": 0.5},
+        "tags": {"task": "multilabel", "num_labels": 3, "loss": "focal"},
+        "size": {"task": "regression", "loss": "huber", "weight": 2},
+    },
+    {
+        "flag": {"task": "binary", "loss": "focal"},
+        "tags": {"task": "multilabel", "num_labels": 4},
+        "size": {"task": "regression", "loss": "l1"},
+    },
+)
+
+
+def with_heads(combos: list[dict]) -> list[dict]:
+    """The combinations, multitask ones taking copier.yml's default heads and HEADS_VARIANTS
+    in turn."""
+    variants = [None, *HEADS_VARIANTS]
+    chosen, multitask = [], 0
+    for answers in combos:
+        if answers["task"] == "multitask":
+            heads = variants[multitask % len(variants)]
+            answers = answers | ({"heads": heads} if heads else {})
+            multitask += 1
+        chosen.append(answers)
+    return chosen
+
+
+def as_flag(value: object) -> str:
+    """An answer as `-d KEY=VALUE` gives it: a mapping as one line of YAML."""
+    if isinstance(value, dict):
+        return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    return str(value)
+
+
 @cache
 def questions() -> dict:
     return yaml.safe_load((installed_template() / "copier.yml").read_text(encoding="utf-8"))

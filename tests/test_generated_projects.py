@@ -22,13 +22,22 @@ from pathlib import Path
 import pytest
 import yaml
 from commands import make_venv, shell_blocks
-from matrix import AXES, FREE_TEXT, option_matrix, pairs, pairwise_cover
+from matrix import (
+    AXES,
+    FREE_TEXT,
+    HEADS_VARIANTS,
+    as_flag,
+    option_matrix,
+    pairs,
+    pairwise_cover,
+    with_heads,
+)
 
 from trainerforge.generate import new_project
 
 pytestmark = pytest.mark.slow
 
-COVER = pairwise_cover()
+COVER = with_heads(list(pairwise_cover()))
 # Projects whose multi-process tests (torchrun DDP, SIGKILL and resume) run too: the default,
 # and the first sequence project of the cover.
 FULL = {0, next(i for i, answers in enumerate(COVER) if answers["modality"] == "sequence")}
@@ -36,7 +45,7 @@ FULL = {0, next(i for i, answers in enumerate(COVER) if answers["modality"] == "
 
 def render(tmp_path: Path, answers: dict[str, str], package_name: str) -> Path:
     project = tmp_path / package_name.replace("_", "-")
-    data = [f"{key}={value}" for key, value in answers.items()]
+    data = [f"{key}={as_flag(value)}" for key, value in answers.items()]
     new_project(project, data=[*data, f"package_name={package_name}"], defaults=True)
     return project
 
@@ -53,6 +62,10 @@ def test_the_cover_holds_every_allowed_pair_and_each_value():
     assert set().union(*(pairs(answers) for answers in COVER)) == allowed_pairs
     for axis in AXES:
         assert {answers[axis] for answers in COVER} == {a[axis] for a in option_matrix()}
+    # Multitask projects with copier.yml's default heads and with each variant.
+    heads = [answers.get("heads") for answers in COVER if answers["task"] == "multitask"]
+    assert None in heads
+    assert all(variant in heads for variant in HEADS_VARIANTS)
 
 
 @pytest.mark.parametrize(

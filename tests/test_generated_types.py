@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from matrix import AXES, pairwise_cover
+from matrix import AXES, as_flag, pairwise_cover
 
 from trainerforge.generate import new_project
 
@@ -52,7 +52,7 @@ def test_the_value_cover_holds_every_option_value():
 )
 def test_generated_project_type_checks(tmp_path, mypy_cache, answers):
     project = tmp_path / "project"
-    data = [f"{key}={value}" for key, value in answers.items()]
+    data = [f"{key}={as_flag(value)}" for key, value in answers.items()]
     new_project(project, data=[*data, "package_name=typed"], defaults=True)
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--cache-dir", str(mypy_cache)],

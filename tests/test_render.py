@@ -18,7 +18,7 @@ import pytest
 import tomllib
 import yaml
 from copier import run_copy
-from matrix import AXES, FREE_TEXT, allowed, choices, option_matrix
+from matrix import AXES, FREE_TEXT, allowed, choices, option_matrix, with_heads
 
 from trainerforge.errors import InvalidAnswerError, one_line
 from trainerforge.generate import new_project
@@ -42,7 +42,7 @@ STDLIB_OF_SOME_VERSIONS = {
 }  # fmt: skip
 MATRIX = [
     {**answers, "project_name": f"project-{index:03d}", "package_name": f"pkg{index:03d}"}
-    for index, answers in enumerate(option_matrix())
+    for index, answers in enumerate(with_heads(list(option_matrix())))
 ]
 
 
@@ -189,6 +189,21 @@ def nonsense_answers() -> list[Any]:
         *names,
         pytest.param({"project_name": ""}, "project_name", id="project_name=''"),
         pytest.param({"num_labels": "1"}, "num_labels", id="num_labels=1"),
+        *(
+            pytest.param({"task": "multitask", "heads": heads}, "heads", id=f"heads={heads}")
+            for heads in (
+                "{a: {task: regression}}",  # one head
+                "[a, b]",
+                "{a: {task: regression}, b: {task: ranking}}",
+                "{a: {task: regression}, b: {task: multiclass}}",  # no num_labels
+                "{a: {task: regression}, b: {task: binary, num_labels: 2}}",
+                "{a: {task: regression, loss: bce}, b: {task: binary}}",
+                "{a: {task: regression, weight: 0}, b: {task: binary}}",
+                "{a: {task: regression, size: 3}, b: {task: binary}}",
+                "{A: {task: regression}, b: {task: binary}}",
+                "{x1: {task: regression}, b: {task: binary}}",
+            )
+        ),
     ]
 
 
