@@ -39,8 +39,12 @@ pytestmark = pytest.mark.slow
 
 COVER = with_heads(list(pairwise_cover()))
 # Projects whose multi-process tests (torchrun DDP, SIGKILL and resume) run too: the default,
-# and the first sequence project of the cover.
-FULL = {0, next(i for i, answers in enumerate(COVER) if answers["modality"] == "sequence")}
+# and the first sequence and the first multitask project of the cover.
+FULL = {
+    0,
+    next(i for i, answers in enumerate(COVER) if answers["modality"] == "sequence"),
+    next(i for i, answers in enumerate(COVER) if answers["task"] == "multitask"),
+}
 
 
 def render(tmp_path: Path, answers: dict[str, str], package_name: str) -> Path:
