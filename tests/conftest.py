@@ -98,15 +98,23 @@ def template_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def install_template(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, str], None]:
+def install_template(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Make the CLI see a template directory as the installed template, at a given version.
 
-    This is what upgrading trainerforge changes: the bundled template and the version.
+    This is what upgrading trainerforge changes: the bundled template and the version, and
+    whether that template is the one released as that version (tagged `v{version}`) or other
+    content installed under it (`released=False`: tagged `v{version}+{digest}`).
     """
 
-    def install(template_dir: Path, version: str) -> None:
+    def install(template_dir: Path, version: str, *, released: bool = True) -> None:
+        def released_digest(asked: str) -> str | None:
+            if released and asked == version:
+                return template_source.template_digest(template_dir)
+            return None
+
         monkeypatch.setattr(template_source, "installed_template", lambda: template_dir)
         monkeypatch.setattr(template_source, "installed_version", lambda: version)
+        monkeypatch.setattr(template_source, "released_digest", released_digest)
 
     return install
 

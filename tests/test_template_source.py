@@ -5,16 +5,18 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from trainerforge import __version__, template_source
+from trainerforge import TEMPLATE_DIGEST, __version__, template_source
 from trainerforge.errors import TemplateSourceError
 from trainerforge.template_source import (
     answers_src_path,
     ensure_registered,
     history_repo,
+    installed_template,
     register,
     template_digest,
 )
@@ -24,6 +26,14 @@ from trainerforge.template_source import (
 def commits(git_in):
     """The number of commits in the template history."""
     return lambda: int(git_in(history_repo(), "rev-list", "--count", "HEAD"))
+
+
+@pytest.fixture
+def release(monkeypatch) -> Callable[[Path, str], None]:
+    """Declare a template directory's present content the release of a version."""
+    released: dict[str, str] = {}
+    monkeypatch.setattr(template_source, "released_digest", released.get)
+    return lambda template, version: released.update({version: template_digest(template)})
 
 
 @pytest.fixture
@@ -59,13 +69,13 @@ def test_registering_again_adds_nothing(template_copy, commits):
 
 
 def test_unchanged_template_runs_no_git(template_copy, monkeypatch):
-    register(template_copy, "1.0.0")
+    tag = register(template_copy, "1.0.0")
 
     def no_process(*args, **kwargs):
         raise AssertionError(f"a process was started: {args}")
 
     monkeypatch.setattr(subprocess, "run", no_process)
-    assert register(template_copy, "1.0.0") == "v1.0.0"
+    assert register(template_copy, "1.0.0") == tag
 
 
 def test_lost_marker_is_rebuilt_without_a_new_commit(template_copy, commits, isolated_env):
@@ -76,7 +86,11 @@ def test_lost_marker_is_rebuilt_without_a_new_commit(template_copy, commits, iso
     assert (isolated_env / "trainerforge" / "templates.json").is_file()
 
 
-def test_new_version_adds_a_tag_and_keeps_the_old_one(template_copy, edited, commits, git_in):
+def test_new_version_adds_a_tag_and_keeps_the_old_one(
+    template_copy, edited, commits, git_in, release
+):
+    release(template_copy, "1.0.0")
+    release(edited, "1.1.0")
     register(template_copy, "1.0.0")
     register(edited, "1.1.0")
     repo = history_repo()
@@ -87,12 +101,49 @@ def test_new_version_adds_a_tag_and_keeps_the_old_one(template_copy, edited, com
     assert git_in(repo, "status", "--porcelain") == ""
 
 
-def test_edit_without_version_bump_moves_the_tag(template_copy, commits, git_in):
-    register(template_copy, "1.0.0")
+def test_the_released_template_is_tagged_with_its_version_and_any_other_with_its_digest(
+    template_copy, release
+):
+    digest = template_digest(template_copy)
+    assert register(template_copy, "1.0.0") == f"v1.0.0+{digest[:12]}"  # not the release
+    release(template_copy, "1.0.0")
+    assert register(template_copy, "1.0.0") == "v1.0.0"
+
+
+def test_the_installed_template_is_the_release_of_the_installed_version():
+    # tests/test_release.py keeps TEMPLATE_DIGEST equal to the template's digest.
+    assert template_source.tag_names(__version__, template_digest(installed_template())) == (
+        f"v{__version__}",
+        f"v{__version__}+{TEMPLATE_DIGEST[:12]}",
+    )
+
+
+def test_an_edit_under_an_unchanged_version_gets_a_tag_of_its_own_and_no_tag_moves(
+    template_copy, commits, git_in, release
+):
+    release(template_copy, "1.0.0")
+    assert register(template_copy, "1.0.0") == "v1.0.0"
+    released = git_in(history_repo(), "rev-parse", "v1.0.0")
     (template_copy / "template" / "NEW.md").write_text("new\n")
-    register(template_copy, "1.0.0")
+    edited = register(template_copy, "1.0.0")
+    assert edited == f"v1.0.0+{template_digest(template_copy)[:12]}"
     assert commits() == 2
-    assert git_in(history_repo(), "show", "v1.0.0:template/NEW.md") == "new"
+    assert git_in(history_repo(), "rev-parse", "v1.0.0") == released
+    assert git_in(history_repo(), "show", f"{edited}:template/NEW.md") == "new"
+    assert git_in(history_repo(), "tag", "--points-at", edited) == edited  # copier's _commit
+
+
+def test_a_plain_tag_that_names_other_content_is_never_moved(template_copy, git_in, release):
+    # As a history written before tags were immutable may hold: v1.0.0 is some other template.
+    (template_copy / "template" / "OLD.md").write_text("old\n")
+    register(template_copy, "0.9.0")
+    git_in(history_repo(), "tag", "v1.0.0", "v0.9.0+" + template_digest(template_copy)[:12])
+    (template_copy / "template" / "OLD.md").unlink()
+    release(template_copy, "1.0.0")
+    tag = register(template_copy, "1.0.0")
+    assert tag == f"v1.0.0+{template_digest(template_copy)[:12]}"
+    assert git_in(history_repo(), "show", "v1.0.0:template/OLD.md") == "old"
+    assert register(template_copy, "1.0.0") == tag
 
 
 def test_older_version_registered_after_a_newer_one(template_copy, edited, commits, git_in):
@@ -102,6 +153,18 @@ def test_older_version_registered_after_a_newer_one(template_copy, edited, commi
     register(edited, "1.1.0")
     assert commits() == 2
     assert git_in(history_repo(), "status", "--porcelain") == ""
+
+
+def test_pin_names_an_old_commit_by_its_content(template_copy, git_in):
+    first = register(template_copy, "1.0.0")
+    commit = git_in(history_repo(), "rev-parse", first)
+    (template_copy / "template" / "NEW.md").write_text("new\n")
+    register(template_copy, "1.0.0")
+    pinned = template_source.pin(commit, "1.0.0")
+    assert pinned == first  # the same content, so the same immutable name
+    assert template_source.commits_made_for(first) == [
+        (commit, int(git_in(history_repo(), "log", "-1", "--format=%ct", commit)))
+    ]
 
 
 def test_digest_ignores_bytecode_and_sees_executable_bits(template_copy):

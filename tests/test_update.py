@@ -19,12 +19,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import earlier_releases
 import pytest
 from commands import build_wheel, make_venv, run
 
-from trainerforge import __version__
-from trainerforge.template_source import history_repo
+from trainerforge import TEMPLATE_DIGEST, __version__
+from trainerforge.template_source import history_repo, template_digest
 
+ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "proj"  # the `project` fixture's DEST, which names the project and its package
 TRAINER = Path("src", PACKAGE, "trainer.py")
 MODEL = Path("src", PACKAGE, "model.py")
@@ -180,6 +182,36 @@ def test_an_upgrade_with_an_unchanged_template_records_the_new_version(
     assert answers_of(project)["_commit"] == B
     commit(project)
     assert "already up to date" in cli("update", str(project)).stdout
+
+
+def test_a_changed_template_under_an_unchanged_version_is_never_up_to_date(
+    project, commit, template_copy, install_template, cli, answers_of, git_in
+):
+    # A build from a later checkout, or with local edits: another template, the same version.
+    append(project / MODEL, "# Ours.\n")
+    commit(project)
+    append(template_copy / "template" / "README.md.jinja", README_SECTION)
+    install_template(template_copy, __version__, released=False)
+    pinned = f"{A}+{template_digest(template_copy)[:12]}"
+    result = cli("update", str(project))
+    assert result.exit_code == 0, result.output
+    assert f"from the trainerforge {A} template to {pinned}" in result.stdout
+    assert (project / "README.md").read_text().endswith(README_SECTION)
+    assert (project / MODEL).read_text().endswith("\n# Ours.\n")
+    assert answers_of(project)["_commit"] == pinned
+    assert git_in(history_repo(), "show", f"{A}:template/README.md.jinja").endswith(
+        (ROOT / "template" / "README.md.jinja").read_text().rstrip("\n")
+    )  # A still names the template A was
+    commit(project)
+    assert "already up to date" in cli("update", str(project)).stdout
+    # The next release brings its own change on top.
+    append(template_copy / "template" / "README.md.jinja", "\nRelease C.\n")
+    install_template(template_copy, B_VERSION)
+    result = cli("update", str(project))
+    assert result.exit_code == 0, result.output
+    assert f"from the trainerforge {pinned} template to {B}" in result.stdout
+    assert (project / "README.md").read_text().endswith(README_SECTION + "\nRelease C.\n")
+    assert (project / MODEL).read_text().endswith("\n# Ours.\n")
 
 
 def test_conflict_exits_non_zero_names_the_file_and_keeps_the_markers(
@@ -372,6 +404,13 @@ def test_an_unknown_version_is_refused_until_template_names_a_source(
     assert "v0.0.9" in git_in(history_repo(), "tag", "--list").split()
 
 
+def test_an_unknown_checkout_template_can_only_come_from_another_history(project, commit, cli):
+    replace_in(project / ".copier-answers.yml", f"_commit: {A}", "_commit: v0.0.9+0123456789ab")
+    commit(project)
+    line = refused(cli("update", str(project)), "v0.0.9+0123456789ab", "pass --template SRC")
+    assert "install trainerforge" not in line
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [
@@ -392,50 +431,109 @@ def test_an_answer_copier_rejects_leaves_the_project_as_it_was(project, cli, git
     assert git_in(project, "status", "--porcelain", "--ignored") == ""
 
 
-# --- The real upgrade: two wheels in one virtual environment, no network -----------------------
-
-ROOT = Path(__file__).resolve().parents[1]
+# --- The real upgrade: wheels installed one after the other, no network ------------------------
 
 
-@pytest.mark.slow
-def test_upgrading_the_installed_wheel_updates_offline(tmp_path, git_in, answers_of):
-    # Release B: this repository with the next version and a changed template.
-    release_b = tmp_path / "release-b"
+def release_source(
+    tmp_path: Path, name: str, line: str, *, version: str | None = None, start: Path = ROOT
+) -> Path:
+    """A copy of this repository (or of `start`) with `line` added to the generated README.
+
+    With `version`, a release: that version, with the template's digest as its TEMPLATE_DIGEST.
+    Without, a checkout between releases: a changed template under the unchanged version.
+    """
+    source = tmp_path / name
     shutil.copytree(
-        ROOT,
-        release_b,
+        start,
+        source,
         ignore=shutil.ignore_patterns(
             ".git", ".venv", "build", "dist", "__pycache__", "*.egg-info", ".*_cache", ".benchmarks"
         ),
     )
-    replace_in(release_b / "src/trainerforge/__init__.py", f'"{__version__}"', f'"{B_VERSION}"')
-    append(release_b / "template" / "README.md.jinja", README_SECTION)
-    wheel_a = build_wheel(ROOT, tmp_path / "dist-a")
-    wheel_b = build_wheel(release_b, tmp_path / "dist-b")
+    append(source / "template" / "README.md.jinja", line)
+    if version is not None:
+        init = source / "src" / "trainerforge" / "__init__.py"
+        replace_in(init, f'"{__version__}"', f'"{version}"')
+        replace_in(init, TEMPLATE_DIGEST, template_digest(source))
+    return source
 
+
+def wheel_venv(tmp_path: Path) -> tuple[list[str | Path], Path, dict[str, str]]:
+    """An empty virtual environment: its pip command, its trainerforge, and an environment
+    whose template history is the default one under a private HOME."""
     venv = tmp_path / "venv"
     # This interpreter's packages provide copier and typer offline; trainerforge is the wheels.
     pip = [make_venv(venv), "-m", "pip", "install", "-q", "--no-index", "--no-deps"]
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    del env["TRAINERFORGE_HOME"]  # the default history, under HOME
+    del env["TRAINERFORGE_HOME"]
     env["HOME"] = str(tmp_path / "home")
-    trainerforge = venv / "bin" / "trainerforge"
+    return [*pip, "--ignore-installed"], venv / "bin" / "trainerforge", env
 
-    run(*pip, "--ignore-installed", wheel_a, cwd=tmp_path)
+
+@pytest.mark.slow
+def test_every_installed_template_reaches_the_project_whatever_its_version(
+    tmp_path, git_in, answers_of
+):
+    # A: this release. B: a later checkout, the template changed, the version not. C: a release.
+    wheel_a = build_wheel(ROOT, tmp_path / "dist-a")
+    source_b = release_source(tmp_path, "b", README_SECTION)
+    wheel_b = build_wheel(source_b, tmp_path / "dist-b")
+    source_c = release_source(tmp_path, "c", "\nRelease C.\n", version=B_VERSION, start=source_b)
+    wheel_c = build_wheel(source_c, tmp_path / "dist-c")
+    pinned_b = f"{A}+{template_digest(source_b)[:12]}"
+    pip, trainerforge, env = wheel_venv(tmp_path)
+
+    run(*pip, wheel_a, cwd=tmp_path)
     run(trainerforge, "new-project", "proj", "--defaults", cwd=tmp_path, env=env)
     project = tmp_path / "proj"
+    assert answers_of(project)["_commit"] == A
     append(project / MODEL, "# Ours.\n")
     git_in(project, "commit", "--quiet", "--all", "--message", "Ours")
 
-    run(*pip, "--ignore-installed", wheel_b, cwd=tmp_path)
-    assert run(trainerforge, "--version", cwd=tmp_path, env=env) == f"trainerforge {B_VERSION}\n"
+    run(*pip, wheel_b, cwd=tmp_path)
+    assert run(trainerforge, "--version", cwd=tmp_path, env=env) == f"trainerforge {__version__}\n"
     output = run(trainerforge, "update", cwd=project, env=env)
-
-    assert f"from the trainerforge {A} template to {B}" in output
-    answers = answers_of(project)
-    assert answers["_commit"] == B
-    assert answers["_src_path"] == HISTORY  # not the virtual environment's template
+    assert f"from the trainerforge {A} template to {pinned_b}" in output
     assert (project / "README.md").read_text().endswith(README_SECTION)
     assert (project / MODEL).read_text().endswith("\n# Ours.\n")
+    assert answers_of(project)["_commit"] == pinned_b
+    git_in(project, "commit", "--quiet", "--all", "--message", "Update to B")
+
+    run(*pip, wheel_c, cwd=tmp_path)
+    output = run(trainerforge, "update", cwd=project, env=env)
+    assert f"from the trainerforge {pinned_b} template to {B}" in output
+    assert (project / "README.md").read_text().endswith(README_SECTION + "\nRelease C.\n")
+    assert (project / MODEL).read_text().endswith("\n# Ours.\n")
+    answers = answers_of(project)
+    assert (answers["_commit"], answers["_src_path"]) == (B, HISTORY)
     history = tmp_path / "home" / ".local" / "share" / "trainerforge" / "templates"
-    assert git_in(history, "tag", "--list").split() == [A, B]
+    assert sorted(git_in(history, "tag", "--list").split()) == sorted([A, pinned_b, B])
+    # No tag moved: A still names the template A shipped.
+    shipped = (ROOT / "template" / "README.md.jinja").read_text()
+    assert git_in(history, "show", f"{A}:template/README.md.jinja") == shipped.rstrip("\n")
+
+
+@pytest.mark.slow
+def test_a_project_made_while_earlier_releases_moved_its_tag_is_repaired(
+    tmp_path, git_in, answers_of, template_copy
+):
+    # Earlier releases: the project from X as v0.1.0, then template Y moved v0.1.0 onto itself.
+    home = tmp_path / "home"
+    history = home / ".local" / "share" / "trainerforge" / "templates"
+    template_x = shutil.copytree(template_copy, tmp_path / "template-x")
+    x_line = "# Template X: a line that later templates dropped.\n"
+    append(template_x / TEMPLATE_PACKAGE / "trainer.py.jinja", x_line)
+    earlier_releases.register(history, template_x, "0.1.0")
+    project = tmp_path / "proj"
+    earlier_releases.new_project(history, project, "v0.1.0", home)
+    append(project / MODEL, "# Ours.\n")
+    git_in(project, "commit", "--quiet", "--all", "--message", "Ours")
+    earlier_releases.register(history, template_copy, "0.1.0")
+
+    pip, trainerforge, env = wheel_venv(tmp_path)
+    run(*pip, build_wheel(ROOT, tmp_path / "dist"), cwd=tmp_path)
+    output = run(trainerforge, "update", cwd=project, env=env)
+    assert f"now tagged v0.1.0+{template_digest(template_x)[:12]}" in output
+    assert x_line not in (project / TRAINER).read_text()
+    assert (project / MODEL).read_text().endswith("\n# Ours.\n")
+    assert answers_of(project)["_commit"] == A

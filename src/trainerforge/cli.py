@@ -140,6 +140,15 @@ def update(
             "from, when this machine's template history lacks it.",
         ),
     ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            metavar="COMMIT",
+            help="The template history's commit the project was made from, where update "
+            "cannot tell (it says so).",
+        ),
+    ] = None,
     pretend: Annotated[
         bool, typer.Option("--pretend", help="Show what would change; write nothing.")
     ] = False,
@@ -152,4 +161,4 @@ def update(
     """
     from trainerforge.update import update_project
 
-    update_project(project_dir, data=data or [], template=template, pretend=pretend)
+    update_project(project_dir, data=data or [], template=template, base=base, pretend=pretend)

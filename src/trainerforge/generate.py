@@ -265,7 +265,7 @@ def _render_in_place(src_path: str, dest: Path, options: dict[str, Any]) -> str:
             # The staged project keeps dest's name, which templates may read from _copier_conf.
             staged = Path(staging) / dest.name
             _run_copier(src_path, staged, **options)
-            note = skip_git or _initial_commit(staged)
+            note = skip_git or _initial_commit(staged, options["vcs_ref"])
             if existed:
                 _move_into(staged, dest, was_empty=was_empty)
             else:
@@ -334,9 +334,9 @@ def _why_no_git(dest: Path) -> str | None:
     return None
 
 
-def _initial_commit(project: Path) -> str:
+def _initial_commit(project: Path, ref: str | None) -> str:
     """Make `project` a git repository with one commit, so that `copier update` can work later."""
-    message = f"Initial commit from the trainerforge v{__version__} template"
+    message = f"Initial commit from the trainerforge {ref or f'v{__version__}'} template"
     try:
         git(project, "init", "--quiet")
         git(project, "add", "--all")

@@ -2,23 +2,34 @@
 
 `copier update` re-renders the template version a project was made from, so `_src_path` in a
 project's answers must name a git repository that holds every version, at a path that is the same
-on every machine. The installed template is therefore committed, tagged `v{version}`, into a small
-repository under the user's data directory, and projects are rendered from that tag.
+on every machine. The installed template is therefore committed into a small repository under the
+user's data directory, and projects are rendered from its tag.
+
+A tag names one template content for good, on every machine, and never moves:
+
+- `v{version}` is the content released as that version (`trainerforge.TEMPLATE_DIGEST`);
+- `v{version}+{digest}` is any other content installed under that version (a build from a
+  checkout between releases, or with local edits): the first 12 hex digits of its digest.
+
+Histories written before this rule may hold a tag that moved from one content to another; the
+update repairs projects made from such a tag (`trainerforge.repair`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from trainerforge import __version__
-from trainerforge._git import GitError, git, git_or_none
+from trainerforge import TEMPLATE_DIGEST, __version__
+from trainerforge._git import GitError, git, git_bytes, git_or_none
 from trainerforge.errors import TemplateSourceError
 
 try:
@@ -27,6 +38,7 @@ except ImportError:  # Windows: registering is rare and quick, so it runs unlock
     fcntl = None  # type: ignore[assignment]
 
 HOME_VARIABLE = "TRAINERFORGE_HOME"
+DIGEST_CHARS = 12  # of the sha256 in a `v{version}+{digest}` tag: 48 bits, unique in a history
 _IGNORED = ("__pycache__", "*.pyc")
 # The history is private bookkeeping: a fixed identity keeps it independent of the user's config.
 _GIT_CONFIG = (
@@ -73,6 +85,17 @@ def installed_version() -> str:
     return __version__
 
 
+def released_digest(version: str) -> str | None:
+    """The digest of the template released as `version`, where this trainerforge knows it."""
+    return TEMPLATE_DIGEST if version == __version__ else None
+
+
+def tag_names(version: str, digest: str) -> tuple[str, ...]:
+    """The tags that may name a template content of `version`, the preferred one first."""
+    pinned = f"v{version}+{digest[:DIGEST_CHARS]}"
+    return (f"v{version}", pinned) if digest == released_digest(version) else (pinned,)
+
+
 def ensure_registered() -> tuple[str, str]:
     """Register the installed template; return the `(src_path, vcs_ref)` to render from."""
     ref = register(installed_template(), installed_version())
@@ -94,19 +117,63 @@ def has_version(ref: str) -> bool:
     repo = history_repo()
     if _has_tag(repo, ref):
         return True
-    return (repo / ".git").is_dir() and bool(
-        git_or_none(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    )
+    return commit_of(ref) is not None
+
+
+def commit_of(ref: str) -> str | None:
+    """The history commit that `ref` (a tag, a commit or a `git describe` name) names, or None."""
+    repo = history_repo()
+    if not (repo / ".git").is_dir():
+        return None
+    return git_or_none(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
 
 
 def same_commit(ref: str, other: str) -> bool:
     """Whether two refs of the history name one commit (two versions, one template)."""
-    repo = history_repo()
-    commits = {
-        git_or_none(repo, "rev-parse", "--verify", "--quiet", f"{r}^{{commit}}")
-        for r in (ref, other)
-    }
+    commits = {commit_of(ref), commit_of(other)}
     return len(commits) == 1 and None not in commits
+
+
+def commits_made_for(tag: str) -> list[tuple[str, int]]:
+    """The history commits registered as `tag`, as `(commit, commit time)`, oldest first.
+
+    One for every tag this module writes. More than one means the tag moved from one template
+    to another, as earlier trainerforge versions let it do when a template changed under an
+    unchanged version: `_commit: {tag}` in a project then does not say which one made it.
+    """
+    repo = history_repo()
+    if not (repo / ".git").is_dir():
+        return []
+    log = git_or_none(repo, "log", "--all", "--reverse", "--format=%H %ct %s")
+    commits = []
+    for line in (log or "").splitlines():
+        commit, time, subject = line.split(" ", 2)
+        if subject == f"Template {tag}":
+            commits.append((commit, int(time)))
+    return commits
+
+
+def pin(commit: str, version: str) -> str:
+    """Tag a history commit with its immutable name, `v{version}+{digest}`; return the tag."""
+    repo = history_repo()
+    with tempfile.TemporaryDirectory(prefix="trainerforge-pin-") as temporary:
+        archive = git_bytes(repo, "archive", "--format=tar", commit, "copier.yml", "template")
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            # The history's own blobs; `filter` exists from Python 3.10.12 and 3.11.4 on.
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(temporary, filter="data")
+            else:
+                tar.extractall(temporary)
+        digest = template_digest(Path(temporary))
+    tag = f"v{version}+{digest[:DIGEST_CHARS]}"
+    try:
+        with _locked(data_home() / "templates.lock"):
+            if commit_of(tag) is None:
+                _git(repo, "tag", tag, commit)
+                _write_markers(repo, {**_read_markers(repo), tag: digest})
+    except (GitError, OSError) as error:
+        raise TemplateSourceError(f"cannot tag {commit[:7]} in {repo} ({error})") from None
+    return tag
 
 
 def import_version(source: str, tag: str) -> None:
@@ -143,22 +210,25 @@ def import_version(source: str, tag: str) -> None:
 
 
 def register(template_dir: Path, version: str) -> str:
-    """Commit `template_dir`'s copier.yml and template/ to the history as tag `v{version}`.
+    """Commit `template_dir`'s copier.yml and template/ to the history; return its tag.
 
-    Nothing happens when the tag already holds that content. When it holds other content (the
-    template was edited without a version bump) a new commit is made and the tag moves to it.
+    The tag is `v{version}` for the released content of that version and `v{version}+{digest}`
+    for any other (`tag_names`). Nothing happens when the content is already registered. No tag
+    ever moves: when `v{version}` already names other content (a history from before this rule),
+    the content gets its digest tag instead.
     """
-    tag = f"v{version}"
     digest = template_digest(template_dir)
+    names = tag_names(version, digest)
     repo = history_repo()
     # Fast path: no lock and no git process when this exact content is already registered.
-    if _is_registered(repo, tag, digest):
-        return tag
+    if registered := _registered_tag(repo, names, digest):
+        return registered
     try:
         with _locked(data_home() / "templates.lock"):
-            if not _is_registered(repo, tag, digest):  # another process may have just done it
-                _commit_and_tag(repo, template_dir, tag)
-                _write_markers(repo, {**_read_markers(repo), tag: digest})
+            if registered := _registered_tag(repo, names, digest):  # another process did it
+                return registered
+            tag = _commit_and_tag(repo, template_dir, names)
+            _write_markers(repo, {**_read_markers(repo), tag: digest})
     except GitError as error:
         raise TemplateSourceError(
             f"{error}; it keeps the template versions in {repo} (or pass --template)"
@@ -212,6 +282,17 @@ def _write_markers(repo: Path, markers: dict[str, str]) -> None:
     os.replace(temporary, marker)
 
 
+def _registered_tag(repo: Path, names: tuple[str, ...], digest: str) -> str | None:
+    """The first of `names` registered for `digest`, passing over names that hold other content;
+    None when a free name comes first (the content is then registered under that name)."""
+    for tag in names:
+        if _is_registered(repo, tag, digest):
+            return tag
+        if not _has_tag(repo, tag):
+            return None
+    return None
+
+
 def _is_registered(repo: Path, tag: str, digest: str) -> bool:
     return _read_markers(repo).get(tag) == digest and _has_tag(repo, tag)
 
@@ -238,7 +319,8 @@ def _locked(lock_file: Path) -> Iterator[None]:
         yield  # closing the file releases the lock
 
 
-def _commit_and_tag(repo: Path, template_dir: Path, tag: str) -> None:
+def _commit_and_tag(repo: Path, template_dir: Path, names: tuple[str, ...]) -> str:
+    """Commit the template and tag it with the first of `names` that is free or holds it."""
     if not (repo / ".git").is_dir():
         repo.mkdir(parents=True, exist_ok=True)
         _git(repo, "init", "--quiet")
@@ -247,16 +329,23 @@ def _commit_and_tag(repo: Path, template_dir: Path, tag: str) -> None:
     _git(repo, "add", "--all", "--force", ".")
     tree = _git(repo, "write-tree")
     head = git_or_none(repo, "rev-parse", "--verify", "--quiet", "HEAD^{tree}")
-    if git_or_none(repo, "rev-parse", "--verify", "--quiet", f"{tag}^{{tree}}") == tree:
-        if head is not None and head != tree:
-            _git(repo, "reset", "--hard", "--quiet")  # keep the work tree equal to HEAD
-        return
+    for tag in names:
+        tagged = git_or_none(repo, "rev-parse", "--verify", "--quiet", f"{tag}^{{tree}}")
+        if tagged == tree:  # registered before, only the marker was lost
+            if head is not None and head != tree:
+                _git(repo, "reset", "--hard", "--quiet")  # keep the work tree equal to HEAD
+            return tag
+        if tagged is None:
+            break
+    else:  # every name holds other content: impossible unless the history was edited by hand
+        raise GitError(f"the tags {', '.join(names)} all name other templates")
     # A version whose template is unchanged still gets a commit of its own: copier records
     # `git describe --tags` as `_commit`, which must name this version, not an older tag.
     if head != tree or _git(repo, "tag", "--points-at", "HEAD"):
         message = f"Template {tag}"
         _git(repo, "commit", "--quiet", "--no-verify", "--allow-empty", "--message", message)
-    _git(repo, "tag", "--force", tag)
+    _git(repo, "tag", tag)  # never --force: a tag, once written, names its content for good
+    return tag
 
 
 def _replace_work_tree(repo: Path, template_dir: Path) -> None:

@@ -11,6 +11,8 @@ records the file as unmerged in git's index). Around it, this module:
   `package_name`) moves it. Copier alone deletes the old file, edits included. The moves come from
   git's rename detection between the two versions in the template history, so the template needs
   no `_migrations` (which copier only runs with `--trust`);
+- merges from the template the project was really made from, when its recorded tag moved in a
+  history written before tags were immutable (`trainerforge.repair`);
 - exits non-zero, naming the files, when conflicts are left, and leaves every change uncommitted
   for review. A failure half-way (or an interrupt) restores the project to its last commit.
 
@@ -31,7 +33,7 @@ from typing import Any
 
 import typer
 
-from trainerforge import template_source
+from trainerforge import repair, template_source
 from trainerforge._git import GitError, git, git_bytes, git_or_none, merge_file
 from trainerforge.errors import (
     ProjectError,
@@ -50,10 +52,15 @@ _MARKER = f"<<<<<<< {LABELS[0]}".encode()
 
 @dataclass
 class _Plan:
-    """What one update does: from which tag to which, with which answer changes."""
+    """What one update does: from which tag to which, with which answer changes.
+
+    `base_tag` is the template the project was really made from: `old_tag`, its recorded
+    `_commit`, unless that tag moved (then an immutable tag of the right history commit).
+    """
 
     project: Path
     old_tag: str
+    base_tag: str
     new_tag: str
     old_answers: dict[str, Any]
     data: dict[str, str]
@@ -77,6 +84,7 @@ def update_project(
     *,
     data: Sequence[str] = (),
     template: str | None = None,
+    base: str | None = None,
     pretend: bool = False,
 ) -> None:
     """Bring the project in `project_dir` to the installed template version; print a summary."""
@@ -88,7 +96,8 @@ def update_project(
     old_tag = str(answers["_commit"])
     old_version = _version(old_tag, project)
     new_version = template_source.installed_version()
-    if old_version > _version(f"v{new_version}", project):
+    # Public versions: v0.2.0 and v0.2.0+<digest> are two templates of one version, either way.
+    if old_version.public > _version(f"v{new_version}", project).public:
         raise TemplateVersionError(
             f"{_where(project)}: made from the trainerforge {old_tag} template, newer than the "
             f"installed v{new_version}; install trainerforge>={old_version} to update it "
@@ -96,14 +105,20 @@ def update_project(
         )
     _, new_tag = template_source.ensure_registered()
     changes = {key: value for key, value in given.items() if not _same(answers, key, value)}
-    if not changes and (old_tag == new_tag or template_source.same_commit(old_tag, new_tag)):
+    if (
+        not changes
+        and base is None
+        and (old_tag == new_tag or template_source.same_commit(old_tag, new_tag))
+        and len(template_source.commits_made_for(old_tag)) <= 1  # a tag that never moved
+    ):
         typer.echo(
             f"{_shown(project)} is already up to date with the trainerforge {new_tag} template."
         )
         return
     _check_work_tree(project)
     _ensure_old_version(project, old_tag, old_version, template)
-    plan = _Plan(project, old_tag, new_tag, answers, given, changes)
+    base_tag = repair.true_base(project, old_tag, base, _where(project))
+    plan = _Plan(project, old_tag, base_tag, new_tag, answers, given, changes)
     if pretend:
         with _sandbox(project) as copy:
             outcome = _apply(plan, copy)
@@ -224,12 +239,18 @@ def _ensure_old_version(
         template_source.import_version(template, old_tag)
         return
     repo = template_source.history_repo()
+    # A `+digest` template came from a checkout: only a history that saw it can provide it.
+    install = (
+        ""
+        if old_version.local
+        else f"install trainerforge=={old_version} and run `trainerforge update` here once so "
+        "that it registers, then upgrade again, or "
+    )
     raise TemplateVersionError(
         f"{_where(project)}: made from the trainerforge {old_tag} template, which this "
-        f"machine's template history {repo} has never held; install trainerforge=={old_version} "
-        "and run `trainerforge update` here once so that it registers, then upgrade again, "
-        f"or pass --template SRC, a git repository that holds tag {old_tag} (such as another "
-        "machine's template history)"
+        f"machine's template history {repo} has never held; {install}pass --template SRC, "
+        f"a git repository that holds tag {old_tag} (such as the template history of the "
+        "machine it was made on)"
     )
 
 
@@ -249,6 +270,7 @@ def _sandbox(project: Path) -> Iterator[Path]:
 
 def _restore(project: Path) -> None:
     """Undo a failed update: the work tree was clean, so HEAD is what the user had."""
+    git_or_none(project, "update-index", "--no-skip-worktree", "--", ANSWERS_FILE)
     if not git_or_none(project, "status", "--porcelain", "--untracked-files=all", "--", "."):
         return  # nothing was written
     for args in (
@@ -262,9 +284,20 @@ def _restore(project: Path) -> None:
 def _apply(plan: _Plan, project: Path) -> _Outcome:
     """Run copier's update in `project`, then carry edits across moves and collect the result."""
     head_files = set(_split(git_bytes(project, "ls-tree", "-r", "--name-only", "-z", "HEAD")))
-    _run_copier_update(project, plan)
+    if plan.base_tag == plan.old_tag:
+        _run_copier_update(project, plan)
+        return _collect(plan, project, head_files, template_source.history_repo())
+    base_commit = template_source.commit_of(plan.base_tag) or plan.base_tag
+    with repair.history_view(plan.old_tag, base_commit) as view:
+        with _recorded_source(project, view):
+            _run_copier_update(project, plan)
+        return _collect(plan, project, head_files, view)
+
+
+def _collect(plan: _Plan, project: Path, head_files: set[str], old_source: Path) -> _Outcome:
+    """Carry the user's edits across the template's moves; gather what the update did."""
     new_answers = read_answers(project)
-    moves = _template_moves(plan.old_tag, plan.new_tag, plan.old_answers, new_answers)
+    moves = _template_moves(plan.base_tag, plan.new_tag, plan.old_answers, new_answers)
     deleted = set(_split(git_bytes(project, "ls-files", "--deleted", "-z")))
     outcome = _Outcome()
     carried = {}
@@ -278,7 +311,7 @@ def _apply(plan: _Plan, project: Path) -> _Outcome:
     unexplained = sorted(deleted - carried.keys())
     if carried or unexplained:
         with tempfile.TemporaryDirectory(prefix="trainerforge-old-") as temporary:
-            pristine = _render_old(plan, Path(temporary) / project.name)
+            pristine = _render_old(plan, Path(temporary) / project.name, old_source)
             _carry_moves(project, carried, pristine, head_files, outcome)
             outcome.removed_edited = [
                 path
@@ -297,6 +330,32 @@ def _apply(plan: _Plan, project: Path) -> _Outcome:
     return outcome
 
 
+@contextlib.contextmanager
+def _recorded_source(project: Path, view: Path) -> Iterator[None]:
+    """Let copier take the project's old version from `view`, without a commit of our own.
+
+    copier reads the template's place from the answers file and refuses a dirty work tree, so
+    the file names `view` while git is told to skip its work-tree copy. The answers copier then
+    writes get the recorded `_src_path` back, and git sees them once the flag is cleared.
+    """
+    answers_file = project / ANSWERS_FILE
+    found = re.search(r"(?m)^_src_path: (.*)$", answers_file.read_text(encoding="utf-8"))
+    recorded = found.group(1) if found else str(template_source.history_repo())
+    answers_file.write_text(
+        repair.with_src_path(answers_file.read_text(encoding="utf-8"), str(view)),
+        encoding="utf-8",
+    )
+    git(project, "update-index", "--skip-worktree", "--", ANSWERS_FILE)
+    try:
+        yield
+        answers_file.write_text(
+            repair.with_src_path(answers_file.read_text(encoding="utf-8"), recorded),
+            encoding="utf-8",
+        )
+    finally:
+        git(project, "update-index", "--no-skip-worktree", "--", ANSWERS_FILE)
+
+
 def _run_copier_update(project: Path, plan: _Plan) -> None:
     from copier import run_update
 
@@ -313,13 +372,16 @@ def _run_copier_update(project: Path, plan: _Plan) -> None:
         )
 
 
-def _render_old(plan: _Plan, destination: Path) -> Path:
-    """Render the project's old version with its old answers: the base of a moved file's merge."""
+def _render_old(plan: _Plan, destination: Path, source: Path) -> Path:
+    """Render the project's old version with its old answers: the base of a moved file's merge.
+
+    `source` is the history, or the view of it in which `plan.old_tag` names the true base.
+    """
     from copier import run_copy
 
     answers = {key: value for key, value in plan.old_answers.items() if not key.startswith("_")}
     run_copy(
-        str(template_source.history_repo()),
+        str(source),
         destination,
         data=answers,
         vcs_ref=plan.old_tag,
@@ -492,6 +554,12 @@ def _report(plan: _Plan, outcome: _Outcome, *, pretend: bool) -> None:
         if plan.old_tag != plan.new_tag
         else f"with the trainerforge {plan.new_tag} template"
     )
+    if plan.base_tag != plan.old_tag:
+        commit = template_source.commit_of(plan.base_tag) or plan.base_tag
+        typer.echo(
+            f"Note: {plan.old_tag} named several templates in this machine's history; "
+            f"{where} was made from {commit[:7]}, now tagged {plan.base_tag}, and merges from it."
+        )
     if pretend:
         typer.echo(f"Would update {where} {versions} (--pretend: nothing is written):")
     else:
