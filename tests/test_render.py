@@ -169,7 +169,29 @@ def test_rendered_projects_are_complete_and_clean(template_dir, tmp_path, chunk)
         problems += [f"{name}/{problem}" for problem in import_problems(project, answers)]
     problems += ruff_problems("format", "--check", cwd=tmp_path)
     problems += ruff_problems("check", "--output-format", "concise", cwd=tmp_path)
+    problems += zizmor_problems(cwd=tmp_path)
     assert not problems, "\n" + summarize(problems, combos)
+
+
+def zizmor_problems(cwd: Path) -> list[str]:
+    """zizmor's findings on the workflows of the projects under `cwd`, as the projects' CI runs
+    it (`zizmor --offline .github/workflows`), one per line."""
+    zizmor = shutil.which("zizmor", path=str(Path(sys.executable).parent)) or "zizmor"
+    problems = []
+    for project in sorted(path for path in cwd.iterdir() if PROJECT_DIR.search(f"{path.name}/")):
+        result = subprocess.run(
+            [zizmor, "--offline", "--format", "plain", ".github/workflows"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0 or "No findings to report" not in result.stdout:
+            findings = re.findall(
+                r"^(?:error|warning|help|info)\[[^\]]+\]: .*$", result.stdout, re.M
+            )
+            for finding in findings or [f"exit {result.returncode}: {result.stderr[-300:]}"]:
+                problems.append(f"{project.name}/.github/workflows: zizmor: {finding}")
+    return problems
 
 
 def nonsense_answers() -> list[Any]:

@@ -24,7 +24,7 @@ import pytest
 from commands import build_wheel, make_venv, run
 
 from trainerforge import TEMPLATE_DIGEST, __version__
-from trainerforge.template_source import history_repo, template_digest
+from trainerforge.template_source import history_repo, installed_template, template_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "proj"  # the `project` fixture's DEST, which names the project and its package
@@ -212,6 +212,37 @@ def test_a_changed_template_under_an_unchanged_version_is_never_up_to_date(
     assert f"from the trainerforge {pinned} template to {B}" in result.stdout
     assert (project / "README.md").read_text().endswith(README_SECTION + "\nRelease C.\n")
     assert (project / MODEL).read_text().endswith("\n# Ours.\n")
+
+
+def unhardened(workflow: str) -> str:
+    """The generated CI workflow as templates before 0.3.0 wrote it: actions by tag, checkouts
+    that keep the token, no `permissions:` block."""
+    workflow = re.sub(r"@[0-9a-f]{40} # (v\d+)\.\d+\.\d+", r"@\1", workflow)
+    workflow = workflow.replace("        with:\n          persist-credentials: false\n", "")
+    return re.sub(r"(?ms)^# The jobs only read.*?^\n(?=# A new push)", "", workflow)
+
+
+def test_the_hardened_workflow_reaches_a_project_and_keeps_its_edits(
+    cli, workdir, template_copy, install_template, commit, git_in
+):
+    workflow = Path(".github", "workflows", "ci.yml")
+    hardened = (template_copy / "template" / workflow).read_text()
+    old = template_copy / "template" / workflow
+    old.write_text(unhardened(hardened))
+    install_template(template_copy, "0.1.9")
+    assert cli("new-project", "proj", "--defaults").exit_code == 0
+    project = workdir / "proj"
+    before = (project / workflow).read_text()
+    assert "persist-credentials" not in before
+    assert "permissions:" not in before
+    assert "actions/checkout@v4\n" in before
+    append(project / workflow, "# Ours: a deploy job comes here.\n")
+    commit(project)
+
+    install_template(installed_template(), __version__)
+    result = cli("update", str(project))
+    assert result.exit_code == 0, result.output
+    assert (project / workflow).read_text() == hardened + "# Ours: a deploy job comes here.\n"
 
 
 def test_conflict_exits_non_zero_names_the_file_and_keeps_the_markers(
