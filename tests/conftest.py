@@ -143,3 +143,22 @@ def assert_refused(leftovers: Callable[[Path], list[Path]]) -> Callable[..., Non
         assert leftovers(dest.parent) == []
 
     return check
+
+
+# The tests that take minutes, longest first: they start first, so that the two workers finish
+# together rather than one running a long test alone at the end.
+LONGEST_FIRST = (
+    "test_the_readme_commands",
+    "test_generated_project_passes_its_own_tests",
+    "test_generated_projects_type_check",
+    "test_updated_project_passes_its_own_tests",
+    "test_rendered_projects_are_complete_and_clean",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        names = [i for i, name in enumerate(LONGEST_FIRST) if item.name.startswith(name)]
+        return names[0] if names else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order

@@ -124,3 +124,14 @@ def pairwise_cover() -> tuple[dict[str, str], ...]:
         chosen.append(best)
         uncovered -= pairs(best)
     return tuple(chosen)
+
+
+def value_cover(cover: list[dict]) -> list[dict]:
+    """Combinations of `cover`, its first first, in which every option value of it appears."""
+    missing = {(axis, answers[axis]) for answers in cover for axis in AXES}
+    chosen = []
+    while missing:
+        best = max(cover, key=lambda answers: len({(a, answers[a]) for a in AXES} & missing))
+        chosen.append(best)
+        missing -= {(axis, best[axis]) for axis in AXES}
+    return chosen
