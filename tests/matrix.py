@@ -44,6 +44,20 @@ HEADS_VARIANTS = (
 )
 
 
+# The generated test files whose code each answer shapes (configs, data, model, loss, optimizer
+# and schedule, metrics, a debug run that must beat chance, own files). The search, resume and
+# serving tests exercise code that is the same for every pair of answers but one value's.
+ANSWER_DEPENDENT = (
+    "tests/test_configs.py",
+    "tests/test_data.py",
+    "tests/test_model.py",
+    "tests/test_trainer.py",
+    "tests/test_metrics.py",
+    "tests/test_train.py",
+    "tests/test_own_data.py",
+)
+
+
 def with_heads(combos: list[dict]) -> list[dict]:
     """The combinations, multitask ones taking copier.yml's default heads and HEADS_VARIANTS
     in turn."""

@@ -101,6 +101,7 @@ def render_problems(project: Path, answers: dict[str, str]) -> list[str]:
                 ast.parse(text, filename=str(relative))
             except SyntaxError as error:
                 problems.append(f"{relative}:{error.lineno}: {error.msg}")
+    problems += [f"src/<package>: import cycle {cycle}" for cycle in import_cycles(project)]
     answers_file = project / ".copier-answers.yml"
     if not answers_file.is_file():
         return [*problems, ".copier-answers.yml: missing"]
@@ -111,6 +112,41 @@ def render_problems(project: Path, answers: dict[str, str]) -> list[str]:
         if recorded.get(key) != value
     ]
     return problems
+
+
+def import_cycles(project: Path) -> list[str]:
+    """The cycles among the package's modules, each as `a -> b -> a`.
+
+    Every import counts, inside functions and under TYPE_CHECKING too: a module whose
+    imports come back to it has no one job.
+    """
+    (package,) = (path for path in (project / "src").iterdir() if path.is_dir())
+    graph: dict[str, set[str]] = {}
+    for path in package.glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module] if node.module else [alias.name for alias in node.names]
+                imported.update(name.split(".")[0] for name in names)
+        graph[path.stem] = imported & {p.stem for p in package.glob("*.py")}
+    cycles, done = [], set()
+
+    def visit(module: str, path: list[str]) -> None:
+        for target in sorted(graph[module]):
+            if target in path:
+                cycle = [*path[path.index(target) :], target]
+                if frozenset(cycle) not in done:
+                    done.add(frozenset(cycle))
+                    cycles.append(" -> ".join(cycle))
+            elif target not in finished:
+                visit(target, [*path, target])
+        finished.add(module)
+
+    finished: set[str] = set()
+    for module in sorted(graph):
+        if module not in finished:
+            visit(module, [module])
+    return cycles
 
 
 def import_problems(project: Path, answers: dict[str, str]) -> list[str]:
