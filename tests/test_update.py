@@ -571,3 +571,63 @@ def test_a_project_made_while_earlier_releases_moved_its_tag_is_repaired(
     assert x_line not in (project / TRAINER).read_text()
     assert (project / MODEL).read_text().endswith("\n# Ours.\n")
     assert answers_of(project)["_commit"] == A
+
+
+def previous_release() -> tuple[str, str] | None:
+    """The release before this version, and the commit that declared it, from git's history."""
+    log = subprocess.run(
+        ["git", "log", "--format=%H", "--", "src/trainerforge/__init__.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    for commit in log:
+        init = subprocess.run(
+            ["git", "show", f"{commit}:src/trainerforge/__init__.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout
+        version = re.search(r'^__version__ = "([^"]+)"', init, re.MULTILINE)
+        if version and version[1] != __version__ and "TEMPLATE_DIGEST" in init:
+            return version[1], commit
+    return None
+
+
+@pytest.mark.slow
+def test_a_project_of_the_previous_release_updates_cleanly_trains_and_keeps_its_model(
+    tmp_path, cli, workdir, install_template, git_in
+):
+    found = previous_release() if (ROOT / ".git").exists() else None
+    if found is None:
+        pytest.skip("no earlier release in this checkout's git history")
+    version, released = found
+    previous = tmp_path / "previous"
+    previous.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", released, "copier.yml", "template"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(previous)], input=archive, check=True)
+    install_template(previous, version)
+    assert cli("new-project", "proj", "--defaults").exit_code == 0
+    project = workdir / "proj"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    env |= {"PYTHONPATH": str(project / "src"), "OMP_NUM_THREADS": "1"}
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+    def python(*args: str) -> str:
+        return run(sys.executable, *args, cwd=project, env=env)
+
+    python("-m", f"{PACKAGE}.train", "configs/debug.yaml", "--output_dir", "outputs/before")
+
+    install_template(installed_template(), __version__)
+    result = cli("update", str(project))
+    assert result.exit_code == 0, result.output  # no conflicts: nothing was edited
+    assert git_in(project, "diff", "--name-only", "--diff-filter=U") == ""
+    python("-m", f"{PACKAGE}.train", "configs/debug.yaml", "--output_dir", "outputs/after")
+    # The model saved before the update loads and predicts after it.
+    python("-m", f"{PACKAGE}.predict", "outputs/before", "--output", "before.jsonl")
+    assert (project / "before.jsonl").read_text().count("\n") > 0
