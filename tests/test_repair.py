@@ -59,6 +59,9 @@ def test_a_moved_tag_is_merged_from_the_template_that_made_the_project(
     merged_from_x(project, answers_of)
     assert f"was made from {commit_x[:7]}, now tagged {pinned}" in result.stdout
     assert git_in(project, "diff", "--name-only", "--diff-filter=U") == ""
+    # The answers file is the project's again: git sees copier's new answers in it.
+    assert git_in(project, "ls-files", "-v", ".copier-answers.yml").startswith("H ")
+    assert ".copier-answers.yml" in git_in(project, "diff", "--name-only").split()
     # The repair adds an immutable tag and moves none.
     history = history_repo()
     assert git_in(history, "rev-parse", f"{pinned}^{{commit}}") == commit_x
@@ -103,3 +106,33 @@ def test_when_no_template_renders_the_first_commit_base_names_it(moved, cli, git
     assert result.exit_code == 0, result.output
     merged_from_x(project, answers_of)
     assert (project / "README.md").read_text().endswith("Squashed.\n")
+
+
+def test_base_cannot_name_the_installed_template(moved, cli):
+    project, _, _, _ = moved
+    result = cli("update", str(project), "--base", f"v{__version__}")
+    assert result.exit_code == 1
+    assert "merged from the installed template" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_tag_whose_commits_all_hold_one_template_did_not_move(
+    tmp_path, monkeypatch, template_copy, workdir, git_in, cli, answers_of
+):
+    # One template registered twice (or fetched from a colleague's history): one content.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("TRAINERFORGE_HOME")
+    history = history_repo()
+    template_x = shutil.copytree(template_copy, tmp_path / "template-x")
+    append(template_x / "template" / "src" / "{{ package_name }}" / "trainer.py.jinja", X_LINE)
+    earlier_releases.register(history, template_x, "0.1.0")
+    project = workdir / "proj"
+    earlier_releases.new_project(history, project, "v0.1.0", tmp_path / "home")
+    earlier_releases.register(history, template_x, "0.1.0")
+    append(project / "README.md", "Edited in the first commit.\n")  # no render matches it
+    git_in(project, "commit", "--quiet", "--all", "--amend", "--no-edit")
+    result = cli("update", str(project))
+    assert result.exit_code == 0, result.output
+    assert "named several templates" not in result.stdout
+    assert X_LINE not in (project / TRAINER).read_text()
+    assert answers_of(project)["_commit"] == f"v{__version__}"

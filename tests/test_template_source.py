@@ -162,7 +162,7 @@ def test_pin_names_an_old_commit_by_its_content(template_copy, git_in):
     register(template_copy, "1.0.0")
     pinned = template_source.pin(commit, "1.0.0")
     assert pinned == first  # the same content, so the same immutable name
-    assert template_source.commits_made_for(first) == [
+    assert template_source.templates_made_for(first) == [
         (commit, int(git_in(history_repo(), "log", "-1", "--format=%ct", commit)))
     ]
 

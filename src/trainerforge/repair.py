@@ -22,21 +22,26 @@ from pathlib import Path
 from typing import Any
 
 from trainerforge import template_source
-from trainerforge._git import git, git_or_none
-from trainerforge.errors import TemplateVersionError, copier_errors
+from trainerforge._git import GitError, git, git_or_none
+from trainerforge.errors import (
+    InvalidAnswerError,
+    TemplateSourceError,
+    TemplateVersionError,
+    copier_errors,
+)
 
 ANSWERS_FILE = ".copier-answers.yml"
 
 
-def true_base(project: Path, tag: str, base: str | None, where: str) -> str:
-    """The history tag to merge from for a project that records `_commit: {tag}`.
+def true_base(project: Path, tag: str, new_tag: str, base: str | None, where: str) -> str:
+    """The history tag to merge from for a project that records `_commit: {tag}`, updated to
+    `new_tag`.
 
     `base`, the `--base` option, names the history commit outright. Otherwise `tag` itself,
     unless it moved; then the candidate that renders the project's first commit, or an error
     that says what to pass.
     """
     repo = template_source.history_repo()
-    version = _version_text(tag)
     if base is not None:
         commit = template_source.commit_of(base)
         if commit is None:
@@ -44,8 +49,13 @@ def true_base(project: Path, tag: str, base: str | None, where: str) -> str:
                 f"--base {base}: not a commit of the template history {repo}; "
                 f"list them with: git -C {repo} log --oneline --all"
             )
-        return template_source.pin(commit, version)
-    candidates = template_source.commits_made_for(tag)
+        if tag == new_tag or commit == template_source.commit_of(new_tag):
+            raise TemplateVersionError(
+                f"--base {base}: the project would be merged from the installed template "
+                f"{new_tag} itself; --base names the older template the project was made from"
+            )
+        return template_source.pin(commit, template_source.version_of(commit) or _version(tag))
+    candidates = template_source.templates_made_for(tag)
     if len(candidates) <= 1:
         return tag
     first = _first_commit(project)
@@ -56,11 +66,12 @@ def true_base(project: Path, tag: str, base: str | None, where: str) -> str:
         ordered = sorted(candidates, key=lambda c: (c[1] > commit_time, abs(commit_time - c[1])))
         for commit, _ in ordered:
             if _renders_as(commit, tag, project, first[0]):
-                return template_source.pin(commit, version)
-    found = f"its first commit {first[0][:7]}" if first else "no commit that adds its answers"
+                return template_source.pin(commit, _version(tag))
+    found = f"renders its first commit {first[0][:7]}" if first else "can be checked: no commit"
+    found += "" if first else f" of the project holds its {ANSWERS_FILE}"
     raise TemplateVersionError(
         f"{where}: its _commit {tag} named {len(candidates)} different templates in the history "
-        f"{repo} (the tag moved before versions were immutable), and none renders {found}; "
+        f"{repo} (the tag moved before versions were immutable), and none {found}; "
         f"pass --base COMMIT, the one it was made from (git -C {repo} log --oneline --all "
         f"--grep 'Template {tag}')"
     )
@@ -76,20 +87,23 @@ def history_view(tag: str, commit: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="trainerforge-view-") as temporary:
         view = Path(temporary) / "templates"
         source = str(template_source.history_repo())
-        git(Path(temporary), "clone", "--quiet", "--shared", "--no-checkout", source, str(view))
-        for other in git(view, "tag", "--points-at", commit).split():
-            git(view, "tag", "--delete", other)
-        git(view, "tag", "--force", tag, commit)
+        try:
+            git(Path(temporary), "clone", "--quiet", "--shared", "--no-checkout", source, str(view))
+            for other in git(view, "tag", "--points-at", commit).split():
+                git(view, "tag", "--delete", other)
+            git(view, "tag", "--force", tag, commit)
+        except GitError as error:
+            raise TemplateSourceError(f"cannot make a view of {source} ({error})") from None
         yield view
 
 
 def with_src_path(answers_text: str, src_path: str) -> str:
-    """The answers file's text with `_src_path` set to `src_path`."""
+    """The answers file's text with `_src_path` set to `src_path`, a YAML scalar as written."""
     line = f"_src_path: {src_path}"
     return re.sub(r"(?m)^_src_path: .*$", lambda _: line, answers_text, count=1)
 
 
-def _version_text(tag: str) -> str:
+def _version(tag: str) -> str:
     """`v0.1.0` or `v0.1.0-3-gabc1234` (a `git describe` name) -> `0.1.0`."""
     text = re.sub(r"-\d+-g[0-9a-f]+$", "", tag.removeprefix("v"))
     return text.split("+", 1)[0]
@@ -115,12 +129,14 @@ def _renders_as(history_commit: str, tag: str, project: Path, project_commit: st
         return False
     data = {key: value for key, value in answers.items() if not str(key).startswith("_")}
     expected = git(project, "rev-parse", f"{project_commit}:./")
-    with tempfile.TemporaryDirectory(prefix="trainerforge-base-") as temporary:
+    with (
+        tempfile.TemporaryDirectory(prefix="trainerforge-base-") as temporary,
+        history_view(tag, history_commit) as view,
+    ):
         render = Path(temporary) / project.name
         try:
-            with history_view(tag, history_commit) as view:
-                _render(view, tag, render, data)
-        except Exception:  # a candidate that cannot render these answers is not the base
+            _render(view, tag, render, data)
+        except (InvalidAnswerError, TemplateSourceError):  # it cannot render these answers
             return False
         # The answers file records copier's own `_commit` for the render: use the project's.
         (render / ANSWERS_FILE).write_text(answers_text + "\n", encoding="utf-8")

@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -134,39 +135,49 @@ def same_commit(ref: str, other: str) -> bool:
     return len(commits) == 1 and None not in commits
 
 
-def commits_made_for(tag: str) -> list[tuple[str, int]]:
-    """The history commits registered as `tag`, as `(commit, commit time)`, oldest first.
+def templates_made_for(tag: str) -> list[tuple[str, int]]:
+    """The templates the history registered as `tag`: `(commit, commit time)`, one commit per
+    content, oldest first.
 
     One for every tag this module writes. More than one means the tag moved from one template
     to another, as earlier trainerforge versions let it do when a template changed under an
     unchanged version: `_commit: {tag}` in a project then does not say which one made it.
+    (A commit fetched from another history with the same content counts once.)
     """
     repo = history_repo()
     if not (repo / ".git").is_dir():
         return []
-    log = git_or_none(repo, "log", "--all", "--reverse", "--format=%H %ct %s")
-    commits = []
+    log = git_or_none(repo, "log", "--all", "--reverse", "--format=%H %T %ct %s")
+    commits, trees = [], set()
     for line in (log or "").splitlines():
-        commit, time, subject = line.split(" ", 2)
-        if subject == f"Template {tag}":
+        commit, tree, time, subject = line.split(" ", 3)
+        if subject == f"Template {tag}" and tree not in trees:
+            trees.add(tree)
             commits.append((commit, int(time)))
     return commits
+
+
+def version_of(commit: str) -> str | None:
+    """The version a history commit was registered as (`Template v0.1.0+...` -> `0.1.0`)."""
+    subject = git_or_none(history_repo(), "log", "-1", "--format=%s", commit) or ""
+    match = re.fullmatch(r"Template v([^+\s]+)(\+\S+)?", subject)
+    return match[1] if match else None
 
 
 def pin(commit: str, version: str) -> str:
     """Tag a history commit with its immutable name, `v{version}+{digest}`; return the tag."""
     repo = history_repo()
-    with tempfile.TemporaryDirectory(prefix="trainerforge-pin-") as temporary:
-        archive = git_bytes(repo, "archive", "--format=tar", commit, "copier.yml", "template")
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            # The history's own blobs; `filter` exists from Python 3.10.12 and 3.11.4 on.
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(temporary, filter="data")
-            else:
-                tar.extractall(temporary)
-        digest = template_digest(Path(temporary))
-    tag = f"v{version}+{digest[:DIGEST_CHARS]}"
     try:
+        with tempfile.TemporaryDirectory(prefix="trainerforge-pin-") as temporary:
+            archive = git_bytes(repo, "archive", "--format=tar", commit, "copier.yml", "template")
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                # The history's own blobs; `filter` exists from Python 3.10.12 and 3.11.4 on.
+                if hasattr(tarfile, "data_filter"):
+                    tar.extractall(temporary, filter="data")
+                else:
+                    tar.extractall(temporary)
+            digest = template_digest(Path(temporary))
+        tag = f"v{version}+{digest[:DIGEST_CHARS]}"
         with _locked(data_home() / "templates.lock"):
             if commit_of(tag) is None:
                 _git(repo, "tag", tag, commit)

@@ -23,6 +23,7 @@ would change there, conflicts included.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import tempfile
@@ -109,7 +110,7 @@ def update_project(
         not changes
         and base is None
         and (old_tag == new_tag or template_source.same_commit(old_tag, new_tag))
-        and len(template_source.commits_made_for(old_tag)) <= 1  # a tag that never moved
+        and len(template_source.templates_made_for(old_tag)) <= 1  # a tag that never moved
     ):
         typer.echo(
             f"{_shown(project)} is already up to date with the trainerforge {new_tag} template."
@@ -117,7 +118,7 @@ def update_project(
         return
     _check_work_tree(project)
     _ensure_old_version(project, old_tag, old_version, template)
-    base_tag = repair.true_base(project, old_tag, base, _where(project))
+    base_tag = repair.true_base(project, old_tag, new_tag, base, _where(project))
     plan = _Plan(project, old_tag, base_tag, new_tag, answers, given, changes)
     if pretend:
         with _sandbox(project) as copy:
@@ -342,18 +343,18 @@ def _recorded_source(project: Path, view: Path) -> Iterator[None]:
     found = re.search(r"(?m)^_src_path: (.*)$", answers_file.read_text(encoding="utf-8"))
     recorded = found.group(1) if found else str(template_source.history_repo())
     answers_file.write_text(
-        repair.with_src_path(answers_file.read_text(encoding="utf-8"), str(view)),
+        repair.with_src_path(answers_file.read_text(encoding="utf-8"), json.dumps(str(view))),
         encoding="utf-8",
     )
-    git(project, "update-index", "--skip-worktree", "--", ANSWERS_FILE)
     try:
+        git(project, "update-index", "--skip-worktree", "--", ANSWERS_FILE)
         yield
         answers_file.write_text(
             repair.with_src_path(answers_file.read_text(encoding="utf-8"), recorded),
             encoding="utf-8",
         )
     finally:
-        git(project, "update-index", "--no-skip-worktree", "--", ANSWERS_FILE)
+        git_or_none(project, "update-index", "--no-skip-worktree", "--", ANSWERS_FILE)
 
 
 def _run_copier_update(project: Path, plan: _Plan) -> None:
