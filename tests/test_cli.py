@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from trainerforge import __version__
-from trainerforge.generate import package_name_for
+from trainerforge.generate import command_name_for, package_name_for
 
 HEAVY_MODULES = ("copier", "rich", "yaml", "torch", "transformers", "mlflow")
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -187,16 +187,33 @@ def test_data_wins_over_data_file(cli, workdir, answers_of):
 
 
 @pytest.mark.parametrize(
-    ("dest", "package"), [("churn-model", "churn_model"), ("My.Churn-Model", "my_churn_model")]
+    ("dest", "package", "command"),
+    [
+        ("churn-model", "churn_model", "churn-model"),
+        ("My.Churn-Model", "my_churn_model", "my-churn-model"),
+        ("churn__model", "churn__model", "churn-model"),
+    ],
 )
-def test_the_project_is_named_after_dest(cli, workdir, answers_of, dest, package):
+def test_the_project_is_named_after_dest(cli, workdir, answers_of, dest, package, command):
     result = cli("new-project", dest, "--defaults")
     assert result.exit_code == 0, result.output
     answers = answers_of(workdir / dest)
     assert (answers["project_name"], answers["package_name"]) == (dest, package)
     assert answers["mlflow_experiment"] == dest
     assert package_name_for(dest) == package  # what the errors below say is what copier derives
-    assert f"{package}-train configs/debug.yaml" in result.stdout
+    # The commands are spelled like the project, in its normal form, whatever the package.
+    assert f"{command}-train configs/debug.yaml" in result.stdout
+    assert command_name_for(dest) == command
+    pyproject = (workdir / dest / "pyproject.toml").read_text()
+    for script in ("train", "predict", "search"):
+        assert f'{command}-{script} = "{package}.{script}:cli"' in pyproject
+    assert "command_name" not in answers  # derived on every render, never recorded
+    refused = cli("new-project", "other", "--defaults", "-d", "command_name=x")
+    assert refused.exit_code == 1
+    assert "command_name: unknown question" in refused.stderr
+    readme = (workdir / dest / "README.md").read_text()
+    assert f"{command}-train configs/debug.yaml" in readme
+    assert f"{package}-train" not in readme
     assert (workdir / dest / "src" / package).is_dir()
 
 

@@ -91,6 +91,11 @@ def dest_defaults(dest: Path) -> dict[str, str]:
     return {"project_name": dest.name} if dest.name else {}
 
 
+def command_name_for(project_name: str) -> str:
+    """The prefix of a project's commands that copier.yml derives (`<prefix>-train`, ...)."""
+    return re.sub(r"[-_.]+", "-", project_name.lower())
+
+
 def package_name_for(project_name: str) -> str:
     """The package_name that copier.yml derives from a project_name (for error messages)."""
     return project_name.lower().replace("-", "_").replace(".", "_")
@@ -164,7 +169,9 @@ def question_types(copier_yml: Path) -> dict[str, str | None]:
     return {
         name: details.get("type") if isinstance(details, dict) else None
         for name, details in config.items()
+        # `when: false` marks a value the template derives, which no answer may set.
         if not name.startswith("_")
+        and not (isinstance(details, dict) and details.get("when") is False)
     }
 
 
@@ -405,8 +412,9 @@ def _next_steps(dest: Path) -> list[str]:
     if dest != Path.cwd():
         shown = os.path.relpath(dest) if dest.is_relative_to(Path.cwd()) else str(dest)
         steps.insert(0, f"cd {shlex.quote(shown)}")
-    if package := answers.get("package_name"):
-        steps.append(f"{package}-train configs/debug.yaml --output_dir outputs/debug")
+    if project_name := answers.get("project_name"):
+        command = command_name_for(str(project_name))
+        steps.append(f"{command}-train configs/debug.yaml --output_dir outputs/debug")
     steps.append("python -m pytest")
     if answers.get("tracking") == "mlflow":
         steps.append("mlflow ui --backend-store-uri sqlite:///mlflow.db")
