@@ -248,6 +248,31 @@ def test_the_hardened_workflow_reaches_a_project_and_keeps_its_edits(
     assert (project / workflow).read_text() == hardened + "# Ours: a deploy job comes here.\n"
 
 
+def test_update_renames_the_commands_of_a_project_whose_package_is_spelled_otherwise(
+    cli, workdir, template_copy, install_template, git_in, answers_of
+):
+    # Before 0.6.0 the commands were named after the package: churn_model-train.
+    for path in (template_copy / "template").rglob("*"):
+        if path.is_file() and "{{ command_name }}" in (text := path.read_text()):
+            path.write_text(text.replace("{{ command_name }}", "{{ package_name }}"))
+    install_template(template_copy, "0.5.9")
+    assert cli("new-project", "churn-model", "--defaults").exit_code == 0
+    project = workdir / "churn-model"
+    assert 'churn_model-train = "churn_model.train:cli"' in (project / "pyproject.toml").read_text()
+
+    install_template(installed_template(), __version__)
+    result = cli("update", str(project))
+    assert result.exit_code == 0, result.output
+    assert git_in(project, "diff", "--name-only", "--diff-filter=U") == ""
+    pyproject = (project / "pyproject.toml").read_text()
+    assert 'churn-model-train = "churn_model.train:cli"' in pyproject
+    assert "churn_model-train" not in pyproject
+    changed = git_in(project, "diff", "--name-only").split()
+    assert {"README.md", "configs/debug.yaml", "pyproject.toml"} <= set(changed)
+    old_command = re.compile(r"churn_model-(train|predict|search)(?![-\w])")
+    assert not any(old_command.search((project / name).read_text()) for name in changed)
+
+
 def test_conflict_exits_non_zero_names_the_file_and_keeps_the_markers(
     project, commit, version_b, cli, git_in
 ):
