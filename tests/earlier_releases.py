@@ -7,10 +7,13 @@ project was rendered from the tag and committed once.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+INIT = "src/trainerforge/__init__.py"
 IDENTITY = ("-c", "user.name=trainerforge", "-c", "user.email=trainerforge@localhost")
 HISTORY_UNDER_HOME = "~/.local/share/trainerforge/templates"
 
@@ -58,3 +61,28 @@ def new_project(history: Path, dest: Path, tag: str, home: Path) -> None:
     git(dest, "add", "--all")
     message = f"Initial commit from the trainerforge {tag} template"
     git(dest, "commit", "--quiet", "--message", message)
+
+
+def declared(init_text: str) -> tuple[str, str | None]:
+    """The version and template digest an `__init__.py` declares (None before digests were)."""
+    version = re.search(r'^__version__ = "([^"]+)"$', init_text, re.MULTILINE)
+    digest = re.search(r'^TEMPLATE_DIGEST = "([0-9a-f]*)"$', init_text, re.MULTILINE)
+    assert version, init_text
+    return version[1], digest[1] if digest else None
+
+
+def declarations() -> list[tuple[str, str, str | None]]:
+    """`(commit, version, digest)` for each commit of this repository that changed INIT,
+    newest first; empty outside a git checkout."""
+    if not (ROOT / ".git").exists():
+        return []
+    commits = subprocess.run(
+        ["git", "log", "--format=%H", "--", INIT], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    found = []
+    for commit in commits:
+        shown = subprocess.run(
+            ["git", "show", f"{commit}:{INIT}"], cwd=ROOT, capture_output=True, text=True
+        )
+        found.append((commit, *declared(shown.stdout)))
+    return found

@@ -9,26 +9,16 @@ one its version declares, and a version, once given a template, keeps it.
 from __future__ import annotations
 
 import re
-import subprocess
-from pathlib import Path
 
+import earlier_releases
 import pytest
+from earlier_releases import INIT, ROOT, declarations
 from packaging.version import Version
 
 from trainerforge import TEMPLATE_DIGEST, __version__
 from trainerforge.template_source import template_digest
 
-ROOT = Path(__file__).resolve().parents[1]
-INIT = "src/trainerforge/__init__.py"
 ENTRY = re.compile(r"^## (\S+) \((\d{4}-\d{2}-\d{2})\)$", re.MULTILINE)
-
-
-def declared(init_text: str) -> tuple[str, str | None]:
-    """The version and template digest an `__init__.py` declares."""
-    version = re.search(r'^__version__ = "([^"]+)"$', init_text, re.MULTILINE)
-    digest = re.search(r'^TEMPLATE_DIGEST = "([0-9a-f]*)"$', init_text, re.MULTILINE)
-    assert version, init_text
-    return version[1], digest[1] if digest else None
 
 
 def changelog_versions() -> list[str]:
@@ -55,18 +45,10 @@ def test_the_changelog_starts_with_this_version_and_goes_back_in_order():
 def test_no_version_ever_declared_two_templates():
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout: the declared history is in git")
-    commits = subprocess.run(
-        ["git", "log", "--format=%H", "--", INIT], cwd=ROOT, capture_output=True, text=True
-    ).stdout.split()
     seen: dict[str, tuple[str, str]] = {}
-    texts = [("the work tree", (ROOT / INIT).read_text())]
-    for commit in commits:
-        shown = subprocess.run(
-            ["git", "show", f"{commit}:{INIT}"], cwd=ROOT, capture_output=True, text=True
-        )
-        texts.append((commit[:10], shown.stdout))
-    for where, text in texts:
-        version, digest = declared(text)
+    declared = [("the work tree", *earlier_releases.declared((ROOT / INIT).read_text()))]
+    declared += [(commit[:10], version, digest) for commit, version, digest in declarations()]
+    for where, version, digest in declared:
         if not digest:
             continue  # before versions declared their template
         first = seen.setdefault(version, (digest, where))

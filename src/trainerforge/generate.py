@@ -28,7 +28,7 @@ from trainerforge.errors import (
     TemplateSourceError,
     copier_errors,
 )
-from trainerforge.template_source import ensure_registered, installed_template
+from trainerforge.template_source import ANSWERS_FILE, ensure_registered, installed_template
 
 _STAGING_PREFIX = ".trainerforge-staging-"
 _FALLBACK_IDENTITY = {"user.name": "trainerforge", "user.email": "trainerforge@localhost"}
@@ -404,7 +404,7 @@ def _next_steps(dest: Path) -> list[str]:
     import yaml
 
     try:
-        answers = yaml.safe_load((dest / ".copier-answers.yml").read_text(encoding="utf-8"))
+        answers = yaml.safe_load((dest / ANSWERS_FILE).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         answers = None
     answers = answers if isinstance(answers, dict) else {}

@@ -30,12 +30,14 @@ from trainerforge.errors import (
     copier_errors,
 )
 
-ANSWERS_FILE = ".copier-answers.yml"
+ANSWERS_FILE = template_source.ANSWERS_FILE
 
 
-def true_base(project: Path, tag: str, new_tag: str, base: str | None, where: str) -> str:
-    """The history tag to merge from for a project that records `_commit: {tag}`, updated to
-    `new_tag`.
+def true_base(
+    project: Path, tag: str, version: str, new_tag: str, base: str | None, where: str
+) -> str:
+    """The history tag to merge from for a project that records `_commit: {tag}` (of public
+    version `version`), updated to `new_tag`.
 
     `base`, the `--base` option, names the history commit outright. Otherwise `tag` itself,
     unless it moved; then the candidate that renders the project's first commit, or an error
@@ -54,7 +56,7 @@ def true_base(project: Path, tag: str, new_tag: str, base: str | None, where: st
                 f"--base {base}: the project would be merged from the installed template "
                 f"{new_tag} itself; --base names the older template the project was made from"
             )
-        return template_source.pin(commit, template_source.version_of(commit) or _version(tag))
+        return template_source.pin(commit, template_source.version_of(commit) or version)
     candidates = template_source.templates_made_for(tag)
     if len(candidates) <= 1:
         return tag
@@ -66,7 +68,7 @@ def true_base(project: Path, tag: str, new_tag: str, base: str | None, where: st
         ordered = sorted(candidates, key=lambda c: (c[1] > commit_time, abs(commit_time - c[1])))
         for commit, _ in ordered:
             if _renders_as(commit, tag, project, first[0]):
-                return template_source.pin(commit, _version(tag))
+                return template_source.pin(commit, version)
     found = f"renders its first commit {first[0][:7]}" if first else "can be checked: no commit"
     found += "" if first else f" of the project holds its {ANSWERS_FILE}"
     raise TemplateVersionError(
@@ -101,12 +103,6 @@ def with_src_path(answers_text: str, src_path: str) -> str:
     """The answers file's text with `_src_path` set to `src_path`, a YAML scalar as written."""
     line = f"_src_path: {src_path}"
     return re.sub(r"(?m)^_src_path: .*$", lambda _: line, answers_text, count=1)
-
-
-def _version(tag: str) -> str:
-    """`v0.1.0` or `v0.1.0-3-gabc1234` (a `git describe` name) -> `0.1.0`."""
-    text = re.sub(r"-\d+-g[0-9a-f]+$", "", tag.removeprefix("v"))
-    return text.split("+", 1)[0]
 
 
 def _first_commit(project: Path) -> tuple[str, int] | None:

@@ -39,6 +39,8 @@ except ImportError:  # Windows: registering is rare and quick, so it runs unlock
     fcntl = None  # type: ignore[assignment]
 
 HOME_VARIABLE = "TRAINERFORGE_HOME"
+# The answers file copier writes in a project (copier.yml's `_answers_file`).
+ANSWERS_FILE = ".copier-answers.yml"
 DIGEST_CHARS = 12  # of the sha256 in a `v{version}+{digest}` tag: 48 bits, unique in a history
 _IGNORED = ("__pycache__", "*.pyc")
 # The history is private bookkeeping: a fixed identity keeps it independent of the user's config.

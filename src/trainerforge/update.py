@@ -45,7 +45,7 @@ from trainerforge.errors import (
 )
 from trainerforge.generate import check_answers, parse_data, termination_raises
 
-ANSWERS_FILE = ".copier-answers.yml"
+ANSWERS_FILE = template_source.ANSWERS_FILE
 # The labels copier gives its conflict markers; the moved files' conflicts use the same ones.
 LABELS = ("before updating", "last update", "after updating")
 _MARKER = f"<<<<<<< {LABELS[0]}".encode()
@@ -118,7 +118,8 @@ def update_project(
         return
     _check_work_tree(project)
     _ensure_old_version(project, old_tag, old_version, template)
-    base_tag = repair.true_base(project, old_tag, new_tag, base, _where(project))
+    where = _where(project)
+    base_tag = repair.true_base(project, old_tag, old_version.public, new_tag, base, where)
     plan = _Plan(project, old_tag, base_tag, new_tag, answers, given, changes)
     if pretend:
         with _sandbox(project) as copy:
@@ -340,12 +341,10 @@ def _recorded_source(project: Path, view: Path) -> Iterator[None]:
     writes get the recorded `_src_path` back, and git sees them once the flag is cleared.
     """
     answers_file = project / ANSWERS_FILE
-    found = re.search(r"(?m)^_src_path: (.*)$", answers_file.read_text(encoding="utf-8"))
+    text = answers_file.read_text(encoding="utf-8")
+    found = re.search(r"(?m)^_src_path: (.*)$", text)
     recorded = found.group(1) if found else str(template_source.history_repo())
-    answers_file.write_text(
-        repair.with_src_path(answers_file.read_text(encoding="utf-8"), json.dumps(str(view))),
-        encoding="utf-8",
-    )
+    answers_file.write_text(repair.with_src_path(text, json.dumps(str(view))), encoding="utf-8")
     try:
         git(project, "update-index", "--skip-worktree", "--", ANSWERS_FILE)
         yield
